@@ -1,0 +1,22 @@
+"""Developer profile used by `make run`: embedded SQLite, DEBUG on, a per-checkout secret key."""
+
+import secrets
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env_bool
+
+DEBUG = env_bool("DEBUG", True)
+
+
+def _local_secret_key() -> str:
+    # A random key kept beside the embedded database, so sessions survive restarts
+    # without any secret being committed.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(64))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _local_secret_key()  # noqa: F405

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    verbose_name = "用户与角色"
+    name = "cityops.accounts"
+    label = "accounts"

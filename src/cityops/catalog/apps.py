@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    verbose_name = "分类、部门与日历"
+    name = "cityops.catalog"
+    label = "catalog"

@@ -1,0 +1,177 @@
+"""Reference data the case workflow runs on: categories with time limits, departments,
+the responsibility matrix (权责清单) and the working calendar's overrides."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from cityops.common.models import TimeStampedModel
+
+
+class CaseType(models.TextChoices):
+    """工单类型 (12345 practice)."""
+
+    CONSULT = "consult", "咨询"
+    HELP = "help", "求助"
+    COMPLAINT = "complaint", "投诉"
+    REPORT = "report", "举报"
+    SUGGEST = "suggest", "建议"
+    PRAISE = "praise", "表扬"
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", "一般"
+    URGENT = "urgent", "紧急"
+
+
+class CategorySystem(models.TextChoices):
+    URBAN = "urban", "数字城管 部件/事件"
+    HOTLINE = "hotline", "12345 诉求分类"
+
+
+class CategoryKind(models.TextChoices):
+    PART = "part", "部件"
+    EVENT = "event", "事件"
+    DEMAND = "demand", "诉求"
+
+
+class Stage(models.TextChoices):
+    """SLA stages of a case, in workflow order."""
+
+    REGISTER = "register", "立案"
+    DISPATCH = "dispatch", "派遣"
+    SIGN = "sign", "签收"
+    HANDLE = "handle", "处置"
+    VERIFY = "verify", "核查"
+
+
+class LimitUnit(models.TextChoices):
+    WORK_HOUR = "work_hour", "工作时"
+    WORK_DAY = "work_day", "工作日"
+    HOUR = "hour", "小时"
+    DAY = "day", "自然日"
+
+
+class Category(TimeStampedModel):
+    """A node of a classification tree.
+
+    Urban (数字城管) codes follow the 部件/事件 scheme: `P01` (部件大类 01), `P0101`
+    (小类 01 of it), `E01`, `E0101`. Hotline (12345) codes are `H01`, `H0101`, `H010101`
+    for the three levels. Only leaves are chosen on cases; every leaf carries time limits.
+    """
+
+    code = models.CharField("编码", max_length=16, unique=True)
+    name = models.CharField("名称", max_length=64)
+    system = models.CharField("体系", max_length=16, choices=CategorySystem.choices, db_index=True)
+    kind = models.CharField("部件/事件", max_length=8, choices=CategoryKind.choices)
+    parent = models.ForeignKey("self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    level = models.PositiveSmallIntegerField("层级", default=1)
+    register_condition = models.CharField("立案条件", max_length=200, blank=True)
+    close_condition = models.CharField("结案条件", max_length=200, blank=True)
+    default_urgency = models.CharField("默认紧急程度", max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    keywords = models.CharField("关键词", max_length=400, blank=True, help_text="以空格分隔，用于分类建议")
+    active = models.BooleanField("启用", default=True)
+    sort_order = models.PositiveIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = "分类"
+        verbose_name_plural = "分类"
+        ordering = ["system", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children.exists()
+
+
+class TimeLimit(models.Model):
+    """How long one stage of a case of this category may take, for one urgency."""
+
+    category = models.ForeignKey(Category, verbose_name="分类", on_delete=models.CASCADE, related_name="time_limits")
+    stage = models.CharField("环节", max_length=16, choices=Stage.choices)
+    urgency = models.CharField("紧急程度", max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    value = models.DecimalField("时限", max_digits=6, decimal_places=1)
+    unit = models.CharField("单位", max_length=16, choices=LimitUnit.choices)
+
+    class Meta:
+        verbose_name = "处置时限"
+        verbose_name_plural = "处置时限"
+        constraints = [
+            models.UniqueConstraint(fields=["category", "stage", "urgency"], name="uniq_time_limit_per_stage"),
+            models.CheckConstraint(condition=models.Q(value__gt=0), name="time_limit_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category.code} {self.get_stage_display()} {self.value}{self.get_unit_display()}"
+
+
+class DepartmentKind(models.TextChoices):
+    CENTER = "center", "指挥中心"
+    FUNCTIONAL = "functional", "区职能部门"
+    STREET = "street", "街道办事处/镇政府"
+    UTILITY = "utility", "公共服务企业"
+
+
+class Department(TimeStampedModel):
+    """A unit that cases are dispatched to. Street offices are tied to their street for 属地 fallback."""
+
+    code = models.CharField("部门编码", max_length=32, unique=True)
+    name = models.CharField("名称", max_length=64)
+    short_name = models.CharField("简称", max_length=16, blank=True)
+    kind = models.CharField("类型", max_length=16, choices=DepartmentKind.choices)
+    street = models.OneToOneField(
+        "geo.Region", verbose_name="属地街道/镇", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="street_office",
+    )
+    phone = models.CharField("联系电话", max_length=32, blank=True)
+    active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "部门"
+        verbose_name_plural = "部门"
+        ordering = ["kind", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResponsibilityRule(TimeStampedModel):
+    """One line of the 权责清单: cases of `category` (optionally only in `street`) go to `lead`."""
+
+    category = models.ForeignKey(Category, verbose_name="分类", on_delete=models.PROTECT, related_name="responsibility_rules")
+    street = models.ForeignKey(
+        "geo.Region", verbose_name="限定街道/镇", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="responsibility_rules",
+    )
+    lead = models.ForeignKey(Department, verbose_name="主办部门", on_delete=models.PROTECT, related_name="lead_rules")
+    co_handlers = models.ManyToManyField(Department, verbose_name="协办部门", blank=True, related_name="co_rules")
+    valid_from = models.DateField("生效日期")
+    valid_to = models.DateField("失效日期", null=True, blank=True)
+    basis = models.CharField("依据", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "权责清单条目"
+        verbose_name_plural = "权责清单"
+        ordering = ["category__code", "street__code", "valid_from"]
+
+    def __str__(self) -> str:
+        where = f" @{self.street.name}" if self.street_id else ""
+        return f"{self.category} {where} → {self.lead}"
+
+
+class CalendarOverride(models.Model):
+    """An admin's correction of the holiday engine for one date, e.g. from the State Council's yearly notice."""
+
+    date = models.DateField("日期", unique=True)
+    is_workday = models.BooleanField("是否工作日", help_text="勾选：上班（调休补班）；不勾选：放假")
+    note = models.CharField("说明", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "节假日调整"
+        verbose_name_plural = "节假日调整"
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'上班' if self.is_workday else '放假'} {self.note}"

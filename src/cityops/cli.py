@@ -1,0 +1,42 @@
+"""The `cityops` console command: one front door to every project command.
+
+`cityops demo`, `cityops serve`, `cityops migrate`, `cityops geo import FILE --level street` …
+Multi-word commands map onto Django management commands joined with underscores
+(`cityops geo import` → `manage.py geo_import`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ALIASES = {
+    "serve": ["runserver"],
+}
+# Two-word commands whose first word is a group.
+GROUPS = {"geo", "catalog", "calendar", "routing", "import", "export", "apikey"}
+
+
+def translate(argv: list[str]) -> list[str]:
+    if not argv:
+        return ["help"]
+    head, *rest = argv
+    if head in ALIASES:
+        return ALIASES[head] + rest
+    if head in GROUPS and rest and not rest[0].startswith("-"):
+        return [f"{head}_{rest[0]}", *rest[1:]]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    from django.core.management import execute_from_command_line
+
+    args = translate(list(sys.argv[1:] if argv is None else argv))
+    if args[0] == "runserver" and not any(not a.startswith("-") for a in args[1:]):
+        args.append(f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+    execute_from_command_line(["cityops", *args])
+
+
+if __name__ == "__main__":
+    main()
