@@ -7,9 +7,14 @@ admin.site.site_header = "城运·一网统管 管理后台"
 admin.site.site_title = "城运·一网统管"
 admin.site.index_title = "基础数据与系统配置"
 
+from config.api import api  # noqa: E402
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("cityops.cases.urls")),
+    path("", include("cityops.intake.urls")),
     path("", include("cityops.web.urls")),
 ]
 

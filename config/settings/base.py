@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,10 +43,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
     "cityops.common",
     "cityops.accounts",
     "cityops.geo",
     "cityops.catalog",
+    "cityops.cases",
+    "cityops.api",
+    "cityops.intake",
     "cityops.web",
 ]
 
@@ -60,7 +65,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: 5 failures lock the account and, separately, the source address.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "cityops.web.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -138,13 +155,17 @@ CITYOPS_OFFICE_HOURS = [
     tuple(span.split("-")) for span in env_list("CITYOPS_OFFICE_HOURS", ["08:30-12:00", "14:00-18:00"])
 ]
 
+# Run periodic tasks (SLA scan) inside the dev server when there is no Celery.
+CITYOPS_INPROCESS_SCHEDULER = env_bool("CITYOPS_INPROCESS_SCHEDULER", not REDIS_URL)
+CITYOPS_MAX_UPLOAD_MB = int(os.environ.get("CITYOPS_MAX_UPLOAD_MB", "10"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 

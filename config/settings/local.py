@@ -19,4 +19,5 @@ def _local_secret_key() -> str:
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _local_secret_key()  # noqa: F405
+SECRET_KEY = _local_secret_key()
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns about a missing root)

@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "用户与角色"
     name = "cityops.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        from cityops.accounts import signals  # noqa: F401

@@ -7,6 +7,9 @@ from django.db import models
 
 from cityops.common.models import TimeStampedModel
 
+# The command center's own Department: the last resort of routing, and the dispatcher's desk.
+CENTER_DEPARTMENT_CODE = "CENTER"
+
 
 class CaseType(models.TextChoices):
     """工单类型 (12345 practice)."""
@@ -148,17 +151,33 @@ class ResponsibilityRule(TimeStampedModel):
     lead = models.ForeignKey(Department, verbose_name="主办部门", on_delete=models.PROTECT, related_name="lead_rules")
     co_handlers = models.ManyToManyField(Department, verbose_name="协办部门", blank=True, related_name="co_rules")
     valid_from = models.DateField("生效日期")
-    valid_to = models.DateField("失效日期", null=True, blank=True)
+    valid_to = models.DateField("失效日期", null=True, blank=True, help_text="含当日；留空表示长期有效")
     basis = models.CharField("依据", max_length=200, blank=True)
 
     class Meta:
         verbose_name = "权责清单条目"
         verbose_name_plural = "权责清单"
         ordering = ["category__code", "street__code", "valid_from"]
+        constraints = [
+            # (category, street, valid_from) identifies a line; NULL streets need their own
+            # constraint because NULLs never collide in a plain unique index.
+            models.UniqueConstraint(
+                fields=["category", "valid_from"], condition=models.Q(street__isnull=True),
+                name="uniq_rule_general_per_start",
+            ),
+            models.UniqueConstraint(
+                fields=["category", "street", "valid_from"], condition=models.Q(street__isnull=False),
+                name="uniq_rule_street_per_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
+                name="rule_valid_to_after_from",
+            ),
+        ]
 
     def __str__(self) -> str:
         where = f" @{self.street.name}" if self.street_id else ""
-        return f"{self.category} {where} → {self.lead}"
+        return f"{self.category}{where} → {self.lead}"
 
 
 class CalendarOverride(models.Model):

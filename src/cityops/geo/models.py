@@ -20,6 +20,7 @@ class Region(TimeStampedModel):
 
     code = models.CharField("区划代码", max_length=12, unique=True)
     name = models.CharField("名称", max_length=64)
+    short_name = models.CharField("简称", max_length=64, blank=True, help_text="地图和列表中显示的简称，如“北关社区”")
     level = models.CharField("层级", max_length=16, choices=RegionLevel.choices, db_index=True)
     kind = models.CharField("类型", max_length=16, blank=True, help_text="街道、镇、社区、村、园区…")
     parent = models.ForeignKey("self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
@@ -35,11 +36,16 @@ class Region(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
 
 class UnitGrid(TimeStampedModel):
     """A unit grid (单元网格): 14-digit code = 6 district + 3 street + 3 community + 2 sequence."""
 
     code = models.CharField("网格编码", max_length=14, unique=True)
+    name = models.CharField("网格名称", max_length=64, blank=True)
     community = models.ForeignKey(Region, verbose_name="社区/村", on_delete=models.PROTECT, related_name="grids")
     street = models.ForeignKey(Region, verbose_name="街道/镇", on_delete=models.PROTECT, related_name="street_grids")
     boundary = models.JSONField("边界 (GeoJSON, WGS-84)")

@@ -1,0 +1,29 @@
+# CityOps: `make run` serves the demo on http://127.0.0.1:8000, `make test` runs the whole suite.
+VENV      := .venv
+CITYOPS   := $(VENV)/bin/cityops
+PORT      ?= 8000
+STAMP     := $(VENV)/.installed
+
+.PHONY: install run test lint lock demo run-prod
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock scripts/install.sh
+	@bash scripts/install.sh
+	@touch $(STAMP)
+
+run: install
+	$(CITYOPS) migrate --noinput
+	$(CITYOPS) demo
+	PORT=$(PORT) $(CITYOPS) serve
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# Refresh uv.lock and the pip fallback's requirements.lock after editing pyproject.toml.
+lock:
+	uv lock
+	uv export --frozen --no-hashes --no-emit-project --all-groups > requirements.lock

@@ -1,0 +1,93 @@
+"""Roles of the center and the permissions each one holds.
+
+A role is a Django Group named by its code. `ROLE_PERMISSIONS` is the single source of
+truth: `sync_roles()` makes the groups match it exactly, so a permission removed here is
+revoked on the next deploy. Case-workflow permissions are added by the cases app's own
+entries in this table; scope (which department or grids) lives on the user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: str
+    staff: bool = False  # may open the Django admin
+    description: str = ""
+
+
+OPERATOR = "operator"
+DISPATCHER = "dispatcher"
+DEPARTMENT = "department"
+INSPECTOR = "inspector"
+LEADER = "leader"
+SYSADMIN = "sysadmin"
+SECADMIN = "secadmin"
+AUDITOR = "auditor"
+SYSTEM = "system"  # service accounts of other systems (API keys)
+
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in [
+        Role(OPERATOR, "受理员", description="受理来电来件，立案、不予立案、直接答复、合并重复件，回访"),
+        Role(DISPATCHER, "派遣员/值班长", description="派遣案件，审批延期和挂账，核查结案，督办催办"),
+        Role(DEPARTMENT, "部门处置人员", description="签收、处置、反馈、申请延期、退单（仅本部门案件）"),
+        Role(INSPECTOR, "网格员/监督员", description="巡查上报，现场核查（仅负责网格）"),
+        Role(LEADER, "指挥长/领导", description="查看全部案件与统计，督办、催办"),
+        Role(SYSADMIN, "系统管理员", staff=True, description="管理用户账号与基础数据配置，不能查看审计日志、不能分配权限"),
+        Role(SECADMIN, "安全管理员", staff=True, description="管理角色与权限策略，不能管理基础数据与审计日志"),
+        Role(AUDITOR, "审计管理员", staff=True, description="只读查看审计日志"),
+        Role(SYSTEM, "外部系统", description="通过 API 密钥接入的外部系统"),
+    ]
+}
+
+# 三员分立: no account may hold two of these.
+ADMIN_ROLES = frozenset({SYSADMIN, SECADMIN, AUDITOR})
+
+_REFERENCE_MODELS = [
+    "geo.region", "geo.unitgrid",
+    "catalog.category", "catalog.timelimit", "catalog.department",
+    "catalog.responsibilityrule", "catalog.calendaroverride",
+]
+
+
+def _crud(model: str) -> list[str]:
+    app, name = model.split(".")
+    return [f"{app}.{verb}_{name}" for verb in ("add", "change", "delete", "view")]
+
+
+def _view(model: str) -> str:
+    app, name = model.split(".")
+    return f"{app}.view_{name}"
+
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    OPERATOR: [],
+    DISPATCHER: [],
+    DEPARTMENT: [],
+    INSPECTOR: [],
+    LEADER: [],
+    SYSADMIN: [
+        *(perm for model in _REFERENCE_MODELS for perm in _crud(model)),
+        "accounts.add_user", "accounts.change_user", "accounts.view_user",
+    ],
+    SECADMIN: [
+        "auth.view_group", "auth.change_group", "auth.view_permission",
+        "accounts.view_user",
+    ],
+    AUDITOR: [
+        "admin.view_logentry",
+    ],
+    SYSTEM: [],
+}
+
+# Permissions every role that works on cases needs; the cases app extends this table.
+for _role in (OPERATOR, DISPATCHER, DEPARTMENT, INSPECTOR, LEADER):
+    ROLE_PERMISSIONS[_role] += [_view(m) for m in ("catalog.category", "catalog.department")]
+
+
+def role_label(code: str) -> str:
+    return ROLES[code].label if code in ROLES else code

@@ -1,0 +1,63 @@
+"""Token issue and the bearer authentication every other endpoint uses."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+from ninja import Router, Status
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer
+
+from cityops.api.errors import ApiError
+from cityops.api.schemas import ErrorOut, TokenIn, TokenOut
+from cityops.api.tokens import TokenRejected, token_authenticate, token_issue, token_revoke
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>`; the user behind a valid token becomes `request.auth`."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        try:
+            record = token_authenticate(token)
+        except TokenRejected as exc:
+            raise AuthenticationError(401, exc.message) from None
+        request.api_token = record
+        request.user = record.user
+        return record.user
+
+
+bearer = BearerToken()
+router = Router(tags=["认证"])
+
+
+def _lockout_minutes() -> int:
+    cooloff = getattr(settings, "AXES_COOLOFF_TIME", None)
+    return int(cooloff.total_seconds() // 60) if hasattr(cooloff, "total_seconds") else 0
+
+
+@router.post(
+    "/token", auth=None, response={200: TokenOut, 401: ErrorOut, 403: ErrorOut, 429: ErrorOut},
+    summary="用用户名和密码换取访问令牌",
+)
+def token_create(request: HttpRequest, payload: TokenIn):
+    # Going through authenticate(request=…) lets django-axes count failures and lock out.
+    user = authenticate(request=request, username=payload.username, password=payload.password)
+    if getattr(request, "axes_locked_out", False):
+        # Answer in JSON ourselves; AxesMiddleware would otherwise swap in its HTML page.
+        request.axes_locked_out = False
+        minutes = _lockout_minutes()
+        wait = f"请 {minutes} 分钟后再试" if minutes else "请稍后再试"
+        raise ApiError(429, "locked_out", f"登录失败次数过多，账号已被临时锁定，{wait}。")
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "用户名或密码错误")
+    if getattr(user, "must_change_password", False):
+        raise ApiError(403, "password_change_required", "请先登录网页修改初始密码，再申请接口令牌。")
+    issued = token_issue(user=user, name=payload.name)
+    return {"token": issued.token, "token_type": "Bearer", "expires_at": issued.record.expires_at}
+
+
+@router.delete("/token", response={204: None, 401: ErrorOut}, summary="吊销当前使用的令牌")
+def token_delete(request: HttpRequest):
+    token_revoke(record=request.api_token)
+    return Status(204, None)

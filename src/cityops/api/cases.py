@@ -1,0 +1,118 @@
+"""Case endpoints: intake, listing, detail, history and workflow actions.
+
+Handlers only parse, call `cityops.cases` services/selectors and serialize; scope,
+permissions and rules live in the cases app.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Status
+
+from cityops.accounts import roles
+from cityops.api.errors import ApiError
+from cityops.api.schemas import ActionIn, CaseIn, CaseOut, CasePage, CaseQuery, ErrorOut, EventOut
+from cityops.api.serialize import case_out, event_out
+from cityops.cases.errors import NotAllowed, ValidationFailed
+from cityops.cases.models import Channel
+from cityops.cases.selectors import CaseFilters, case_events, case_get, case_list
+from cityops.cases.services import CaseInput, case_create
+from cityops.cases.states import TRANSITIONS
+from cityops.cases.workflow import case_transition
+
+router = Router(tags=["案件"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+# Which intake channels each role may report through; the first one is its default.
+ROLE_CHANNELS: list[tuple[str, tuple[str, ...]]] = [
+    (roles.SYSTEM, (Channel.API, Channel.IOT, Channel.CITY_PLATFORM)),
+    (roles.OPERATOR, (Channel.HOTLINE, Channel.CITY_PLATFORM, Channel.WEB)),
+    (roles.INSPECTOR, (Channel.INSPECTOR,)),
+]
+
+
+def _channel_for(user, requested: str | None) -> str:
+    if user.is_superuser:
+        allowed = list(Channel.values)
+        default = Channel.API
+    else:
+        allowed = [c for role, channels in ROLE_CHANNELS if user.has_role(role) for c in channels]
+        default = allowed[0] if allowed else Channel.API
+    if requested is None:
+        return default
+    if requested not in allowed:
+        labels = "、".join(f"{c}（{Channel(c).label}）" for c in dict.fromkeys(allowed)) or "无"
+        raise ValidationFailed(f"您的角色不能使用该来源渠道，可用：{labels}。", {"channel": "not_allowed"})
+    return requested
+
+
+@router.post("", response={201: CaseOut, **ERRORS, 503: ErrorOut}, summary="上报案件")
+def create_case(request: HttpRequest, payload: CaseIn):
+    user = request.auth
+    if not user.has_perm("cases.add_case"):
+        raise NotAllowed("您的角色无权上报案件。")
+    data = CaseInput(
+        description=payload.description,
+        channel=_channel_for(user, payload.channel.value if payload.channel else None),
+        case_type=payload.type.value,
+        title=payload.title,
+        lon=payload.lon,
+        lat=payload.lat,
+        coord_system=payload.coord_system.value,
+        address=payload.address,
+        category=payload.category or None,
+        urgency=payload.urgency.value if payload.urgency else None,
+        reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone,
+        external_id=payload.external_id,
+    )
+    case = case_create(data=data, actor=user)
+    return Status(201, case_out(case_get(user=user, number=case.number), user))
+
+
+@router.get("", response={200: CasePage, 400: ErrorOut, 401: ErrorOut}, summary="案件列表")
+def list_cases(request: HttpRequest, query: Query[CaseQuery]):
+    user = request.auth
+    statuses = [s.strip() for raw in (query.status or []) for s in raw.split(",") if s.strip()]
+    filters = CaseFilters(
+        status=statuses or None, channel=query.channel or None, category=query.category or None,
+        department=query.department or None, street=query.street or None, grid=query.grid or None,
+        created_from=query.created_from, created_to=query.created_to, overdue=query.overdue,
+        sla=query.sla or None, q=query.q or None,
+    )
+    now = timezone.now()
+    qs = case_list(user=user, filters=filters, now=now).select_related("master")
+    start = (query.page - 1) * query.page_size
+    return {
+        "count": qs.count(),
+        "page": query.page,
+        "page_size": query.page_size,
+        "results": [case_out(case, user, now) for case in qs[start : start + query.page_size]],
+    }
+
+
+@router.get("/{number}", response={200: CaseOut, 401: ErrorOut, 404: ErrorOut}, summary="案件详情")
+def get_case(request: HttpRequest, number: str):
+    return case_out(case_get(user=request.auth, number=number), request.auth)
+
+
+@router.get("/{number}/events", response={200: list[EventOut], 401: ErrorOut, 404: ErrorOut}, summary="案件办理记录")
+def list_events(request: HttpRequest, number: str):
+    case = case_get(user=request.auth, number=number)
+    return [event_out(event) for event in case_events(case=case)]
+
+
+@router.post("/{number}/actions/{action}", response={200: CaseOut, **ERRORS}, summary="执行案件操作")
+def act(request: HttpRequest, number: str, action: str, payload: ActionIn | None = None):
+    """Actions: register, reject, answer, merge, dispatch, sign, return, request_extension,
+    approve_extension, deny_extension, suspend, resume, respond, verify, callback, supervise, urge."""
+    if action not in TRANSITIONS:
+        raise ApiError(400, "unknown_action", f"未知的操作：{action}", {"action": action, "choices": [str(a) for a in TRANSITIONS]})
+    user = request.auth
+    case = case_get(user=user, number=number)
+    body = payload or ActionIn()
+    data = body.model_dump(exclude_none=True, exclude={"version"})
+    case = case_transition(case=case, action=action, actor=user, data=data, expected_version=body.version)
+    return case_out(case, user)

@@ -1,0 +1,79 @@
+"""The v1 REST API (django-ninja), mounted at /api/ by config/urls.py.
+
+Endpoints live under /api/v1/…, the OpenAPI documentation at /api/docs. Every response,
+errors included, is JSON: see `errors.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI
+from ninja.openapi.docs import Swagger
+from ninja.renderers import JSONRenderer
+
+from cityops.api import auth, cases, reference
+from cityops.api.errors import error_body, install_exception_handlers
+
+
+class Renderer(JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}
+
+
+def _json(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status, json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+def unknown_route(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    return _json(404, "not_found", "接口不存在。")
+
+
+def _json_405(view):
+    """ninja answers a wrong method with a plain-text 405; make it JSON like every other error."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allowed = response.get("Allow", "")
+            response = _json(405, "method_not_allowed", "不支持该请求方法。")
+            if allowed:
+                response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+class CityOpsAPI(NinjaAPI):
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            if hasattr(pattern, "callback"):
+                pattern.callback = _json_405(pattern.callback)
+        # Anything else under /api/ is an unknown endpoint: answer 404 in JSON, not Django's HTML page.
+        urls.append(re_path(r"^.*$", unknown_route, name="unknown"))
+        return urls
+
+
+api = CityOpsAPI(
+    title="CityOps 城运·一网统管 API",
+    version="1",
+    description=(
+        "案件受理、派遣、处置、核查、回访的接口。先用 `POST /api/v1/auth/token` 换取令牌，"
+        "再在请求头加 `Authorization: Bearer <token>`。错误一律返回 "
+        '`{"code", "message", "details"}`。'
+    ),
+    urls_namespace="api-v1",
+    auth=auth.bearer,
+    renderer=Renderer(),
+    docs=Swagger(settings={"persistAuthorization": True}),
+)
+install_exception_handlers(api)
+
+api.add_router("/v1/auth", auth.router)
+api.add_router("/v1/cases", cases.router)
+api.add_router("/v1", reference.router)

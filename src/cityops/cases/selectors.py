@@ -1,0 +1,153 @@
+"""Reads of cases for pages and the API. Every read starts from the user's scoped queryset."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cityops.cases.errors import CaseNotFound, ValidationFailed
+from cityops.cases.models import Case, CaseEvent, Channel, SlaLevel
+from cityops.cases.permissions import can_see_personal_data, cases_visible_to
+from cityops.cases.services import mask_name, mask_phone
+from cityops.cases.states import OPEN_STATUSES, Status
+
+LIST_RELATED = ("category", "department", "street", "community", "grid")
+
+
+@dataclass
+class CaseFilters:
+    status: list[str] | None = None
+    channel: str | None = None
+    category: str | None = None
+    department: str | None = None
+    street: str | None = None
+    grid: str | None = None
+    created_from: date | datetime | None = None
+    created_to: date | datetime | None = None
+    overdue: bool | None = None
+    sla: str | None = None
+    q: str | None = None
+
+
+def _as_aware(value: date | datetime, *, end: bool) -> datetime:
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    start = timezone.make_aware(datetime.combine(value, datetime.min.time()))
+    return start + timedelta(days=1) if end else start
+
+
+def case_list(*, user, filters: CaseFilters | None = None, now: datetime | None = None) -> QuerySet[Case]:
+    """Cases the user may see, filtered; newest first."""
+    f = filters or CaseFilters()
+    now = now or timezone.now()
+    qs = cases_visible_to(user).select_related(*LIST_RELATED)
+    errors: dict[str, str] = {}
+    if f.status:
+        bad = [s for s in f.status if s not in Status.values]
+        if bad:
+            errors["status"] = f"未知状态: {', '.join(bad)}"
+        qs = qs.filter(status__in=f.status)
+    if f.channel:
+        if f.channel not in Channel.values:
+            errors["channel"] = f"未知渠道: {f.channel}"
+        qs = qs.filter(channel=f.channel)
+    if f.category:
+        qs = qs.filter(Q(category__code=f.category) | Q(category__parent__code=f.category) | Q(category__parent__parent__code=f.category))
+    if f.department:
+        qs = qs.filter(department__code=f.department)
+    if f.street:
+        qs = qs.filter(street__code=f.street)
+    if f.grid:
+        qs = qs.filter(grid__code=f.grid)
+    if f.created_from:
+        qs = qs.filter(created_at__gte=_as_aware(f.created_from, end=False))
+    if f.created_to:
+        qs = qs.filter(created_at__lt=_as_aware(f.created_to, end=True))
+    if f.created_from and f.created_to and _as_aware(f.created_from, end=False) > _as_aware(f.created_to, end=True):
+        errors["created_from"] = "开始日期不能晚于结束日期。"
+    if f.overdue is True:
+        qs = qs.filter(status__in=OPEN_STATUSES, deadline__lte=now, clock_paused_at__isnull=True)
+    elif f.overdue is False:
+        qs = qs.exclude(status__in=OPEN_STATUSES, deadline__lte=now, clock_paused_at__isnull=True)
+    if f.sla:
+        if f.sla == SlaLevel.RED:
+            qs = qs.filter(status__in=OPEN_STATUSES, deadline__lte=now, clock_paused_at__isnull=True)
+        elif f.sla == SlaLevel.YELLOW:
+            qs = qs.filter(status__in=OPEN_STATUSES, warn_at__lte=now, deadline__gt=now, clock_paused_at__isnull=True)
+        elif f.sla == SlaLevel.GREEN:
+            qs = qs.filter(status__in=OPEN_STATUSES, warn_at__gt=now)
+        else:
+            errors["sla"] = "时限状态无效。"
+    if f.q:
+        term = f.q.strip()
+        qs = qs.filter(Q(number__icontains=term) | Q(description__icontains=term) | Q(address__icontains=term) | Q(title__icontains=term))
+    if errors:
+        raise ValidationFailed(next(iter(errors.values())), errors)
+    return qs.order_by("-created_at", "-id")
+
+
+def case_get(*, user, number: str) -> Case:
+    """One case by number, or CaseNotFound if it does not exist *or* is outside the user's scope."""
+    case = cases_visible_to(user).select_related(*LIST_RELATED, "master").filter(number=number).first()
+    if case is None:
+        raise CaseNotFound("案件不存在。")
+    return case
+
+
+def case_events(*, case: Case) -> QuerySet[CaseEvent]:
+    return case.events.select_related("actor", "department").order_by("created_at", "id")
+
+
+def reporter_view(case: Case, user) -> dict[str, str]:
+    """The reporter's name and phone as this user may see them (masked unless allowed)."""
+    if can_see_personal_data(user):
+        return {"name": case.reporter_name, "phone": case.reporter_phone, "masked": False}
+    return {"name": mask_name(case.reporter_name), "phone": mask_phone(case.reporter_phone), "masked": True}
+
+
+def _bigrams(text: str) -> set[str]:
+    text = "".join(ch for ch in text if not ch.isspace())
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def duplicate_candidates(
+    *, lon: float | None, lat: float | None, description: str, exclude_pk: int | None = None,
+    radius_m: float = 300, days: int = 7, limit: int = 5, now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Open cases nearby in space and time with similar text, best first."""
+    if lon is None or lat is None:
+        return []
+    now = now or timezone.now()
+    dlat = radius_m / 111_320
+    dlon = radius_m / (111_320 * max(0.1, math.cos(math.radians(lat))))
+    qs = Case.objects.filter(
+        status__in=OPEN_STATUSES, created_at__gte=now - timedelta(days=days),
+        lon__range=(lon - dlon, lon + dlon), lat__range=(lat - dlat, lat + dlat), master__isnull=True,
+    ).select_related("category")
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    mine = _bigrams(description)
+    ranked = []
+    for other in qs[:500]:
+        distance = _distance_m(lon, lat, other.lon, other.lat)
+        if distance > radius_m:
+            continue
+        theirs = _bigrams(other.description)
+        similarity = len(mine & theirs) / len(mine | theirs) if mine and theirs else 0.0
+        score = 0.6 * similarity + 0.4 * (1 - distance / radius_m)
+        ranked.append({"case": other, "distance_m": round(distance), "similarity": round(similarity, 2), "score": round(score, 3)})
+    ranked.sort(key=lambda r: r["score"], reverse=True)
+    return [r for r in ranked if r["similarity"] >= 0.15 or r["distance_m"] <= 50][:limit]
+
+
+def _distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    rlat1, rlat2 = math.radians(lat1), math.radians(lat2)
+    dphi = rlat2 - rlat1
+    dlmb = math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(rlat1) * math.cos(rlat2) * math.sin(dlmb / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))

@@ -1,0 +1,250 @@
+"""Writes that are not workflow transitions: creating a case and attaching files."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from cityops.cases import sla
+from cityops.cases.errors import ValidationFailed
+from cityops.cases.models import (
+    Attachment,
+    AttachmentKind,
+    Case,
+    CaseEvent,
+    CaseNumberCounter,
+    Channel,
+    CoordSystem,
+)
+from cityops.cases.states import Action, Status
+from cityops.catalog.models import CaseType, Category, Stage, Urgency
+
+MAX_DESCRIPTION = 4000
+NUMBER_PREFIX = "CD"
+
+
+@dataclass
+class CaseInput:
+    """What a report must say, whatever channel it came through."""
+
+    description: str
+    channel: str = Channel.HOTLINE
+    case_type: str = CaseType.COMPLAINT
+    title: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    coord_system: str = CoordSystem.WGS84
+    address: str = ""
+    category: str | None = None
+    urgency: str | None = None
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    external_id: str = ""
+    require_location: bool = True
+
+
+def next_case_number(now: datetime) -> str:
+    """CD<yyyymmdd>-<nnnn>, counted per local day. Must run inside a transaction."""
+    day = timezone.localtime(now).date()
+    if not CaseNumberCounter.objects.filter(day=day).update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                CaseNumberCounter.objects.create(day=day, last=1)
+        except IntegrityError:
+            CaseNumberCounter.objects.filter(day=day).update(last=F("last") + 1)
+    last = CaseNumberCounter.objects.filter(day=day).values_list("last", flat=True).get()
+    return f"{NUMBER_PREFIX}{day:%Y%m%d}-{last:04d}"
+
+
+def _validate(data: CaseInput) -> dict:
+    errors: dict[str, str] = {}
+    description = (data.description or "").strip()
+    if not description:
+        errors["description"] = "请填写问题描述。"
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"问题描述不能超过 {MAX_DESCRIPTION} 字。"
+    if data.channel not in Channel.values:
+        errors["channel"] = "来源渠道无效。"
+    if data.case_type not in CaseType.values:
+        errors["case_type"] = "工单类型无效，可选：" + "、".join(f"{v}({label})" for v, label in CaseType.choices)
+    if data.urgency and data.urgency not in Urgency.values:
+        errors["urgency"] = "紧急程度无效。"
+    if data.coord_system not in CoordSystem.values:
+        errors["coord_system"] = "坐标系无效，可选 wgs84 或 gcj02。"
+    phone = (data.reporter_phone or "").strip()
+    if phone and (len(phone) > 20 or not all(c.isdigit() or c in "-+ " for c in phone)):
+        errors["reporter_phone"] = "联系电话格式不正确。"
+    category = None
+    if data.category:
+        category = Category.objects.filter(code=data.category, active=True).first()
+        if category is None:
+            errors["category"] = f"分类编码 {data.category} 不存在。"
+        elif category.children.exists():
+            errors["category"] = f"{category.name} 是大类，请选择具体小类。"
+    if (data.lon is None) != (data.lat is None):
+        errors["location"] = "经度和纬度须同时提供。"
+    elif data.lon is None and data.require_location:
+        errors["location"] = "请在地图上选择问题位置。"
+    location = None
+    if data.lon is not None and "location" not in errors and "coord_system" not in errors:
+        from cityops.geo.lookup import OutsideDistrictError, locate
+
+        try:
+            location = locate(float(data.lon), float(data.lat), data.coord_system)
+        except OutsideDistrictError:
+            errors["location"] = "位置不在本辖区。"
+        except (TypeError, ValueError):
+            errors["location"] = "坐标格式不正确。"
+    if errors:
+        first = next(iter(errors.values()))
+        raise ValidationFailed(first, errors)
+    return {"description": description, "category": category, "location": location}
+
+
+def case_create(*, data: CaseInput, actor=None, actor_label: str = "", now: datetime | None = None) -> Case:
+    """Register a new report (status 待受理) with its location resolved and its 立案 clock running."""
+    now = now or timezone.now()
+    clean = _validate(data)
+    category: Category | None = clean["category"]
+    location = clean["location"]
+    urgency = data.urgency or (category.default_urgency if category else Urgency.NORMAL)
+    case = Case(
+        channel=data.channel,
+        external_id=(data.external_id or "").strip(),
+        case_type=data.case_type,
+        category=category,
+        urgency=urgency,
+        title=(data.title or "").strip()[:120],
+        description=clean["description"],
+        address=(data.address or "").strip()[:200],
+        reporter_name=(data.reporter_name or "").strip()[:64],
+        reporter_phone=(data.reporter_phone or "").strip(),
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_at=now,
+        status=Status.NEW,
+    )
+    if location is not None:
+        case.lon, case.lat = location.lon, location.lat
+        case.coord_source = data.coord_system
+        case.grid_id = _grid_id(location.grid_code)
+        case.street_id = _region_id(location.street_code)
+        case.community_id = _region_id(location.community_code)
+    for key, value in sla.stage_fields(case, Stage.REGISTER, now).items():
+        setattr(case, key, value)
+    with transaction.atomic():
+        if case.external_id and Case.objects.filter(channel=case.channel, external_id=case.external_id).exists():
+            raise ValidationFailed("该外部编号的案件已存在。", {"external_id": "duplicate"})
+        case.number = next_case_number(now)
+        case.save(force_insert=True)
+        CaseEvent.objects.create(
+            case=case, created_at=now, actor=case.created_by,
+            actor_label=actor_label or (str(actor) if case.created_by else Channel(case.channel).label),
+            action=Action.CREATE, to_status=Status.NEW,
+            payload={"channel": case.channel, "coord_system": data.coord_system},
+        )
+    return case
+
+
+def _grid_id(code: str | None) -> int | None:
+    from cityops.geo.models import UnitGrid
+
+    return UnitGrid.objects.filter(code=code).values_list("pk", flat=True).first() if code else None
+
+
+def _region_id(code: str | None) -> int | None:
+    from cityops.geo.models import Region
+
+    return Region.objects.filter(code=code).values_list("pk", flat=True).first() if code else None
+
+
+# ---------------------------------------------------------------- attachments
+
+IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "CITYOPS_MAX_UPLOAD_MB", 10)) * 1024 * 1024
+
+
+def _gps_from_exif(image: Image.Image) -> dict | None:
+    try:
+        gps = image.getexif().get_ifd(0x8825)
+    except Exception:
+        return None
+    if not gps or 2 not in gps or 4 not in gps:
+        return None
+
+    def degrees(value) -> float:
+        d, m, s = (float(x) for x in value)
+        return d + m / 60 + s / 3600
+
+    try:
+        lat = degrees(gps[2]) * (-1 if gps.get(1) == "S" else 1)
+        lon = degrees(gps[4]) * (-1 if gps.get(3) == "W" else 1)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return {"lat": round(lat, 7), "lon": round(lon, 7)}
+
+
+def attachment_add(*, case: Case, upload, kind: str, actor=None, event: CaseEvent | None = None, keep_gps: bool = False) -> Attachment:
+    """Store a photo after checking it is really a JPEG/PNG/WebP (by content, not by name).
+
+    The original keeps its metadata (an inspector's GPS is evidence); a re-encoded copy
+    without any metadata is what public pages show."""
+    if kind not in AttachmentKind.values:
+        raise ValidationFailed("附件类型无效。", {"kind": "invalid"})
+    size = getattr(upload, "size", None) or 0
+    if size > max_upload_bytes():
+        raise ValidationFailed(f"文件过大（{size / 1048576:.1f} MB），上限为 {max_upload_bytes() // 1048576} MB。", {"file": "too_large"})
+    if size == 0:
+        raise ValidationFailed("文件为空。", {"file": "empty"})
+    raw = upload.read()
+    try:
+        probe = Image.open(io.BytesIO(raw))
+        probe.verify()
+        image = Image.open(io.BytesIO(raw))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationFailed("只能上传 JPEG、PNG 或 WebP 图片，该文件不是有效图片。", {"file": "not_image"}) from None
+    if image.format not in IMAGE_FORMATS:
+        raise ValidationFailed("只能上传 JPEG、PNG 或 WebP 图片。", {"file": "unsupported_format"})
+    content_type, ext = IMAGE_FORMATS[image.format]
+    gps = _gps_from_exif(image) if keep_gps else None
+    public = io.BytesIO()
+    clean = image.convert("RGB") if image.format == "JPEG" and image.mode not in ("RGB", "L") else image
+    clean.save(public, format=image.format)  # re-encoding without exif= drops EXIF and GPS
+    original_name = (getattr(upload, "name", "") or "")[-200:]
+    attachment = Attachment(
+        case=case, event=event, kind=kind, original_name=original_name, content_type=content_type,
+        size=len(raw), gps=gps, uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    stored_original = raw if keep_gps else public.getvalue()
+    attachment.file.save(f"photo.{ext}", ContentFile(stored_original), save=False)
+    attachment.public_file.save(f"photo.{ext}", ContentFile(public.getvalue()), save=False)
+    attachment.save()
+    return attachment
+
+
+# ---------------------------------------------------------------- masking
+
+
+def mask_phone(phone: str) -> str:
+    digits = phone.strip()
+    if len(digits) >= 7:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "****" if digits else ""
+
+
+def mask_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, len(name) - 1)

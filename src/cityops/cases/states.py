@@ -1,0 +1,122 @@
+"""Case states, actions and the transition table (DESIGN.md "The case workflow").
+
+The table is data: `workflow.case_transition` executes it, the UI offers exactly the
+actions it allows, and the tests walk it exhaustively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from cityops.accounts import roles
+
+
+class Status(models.TextChoices):
+    NEW = "new", "待受理"
+    REGISTERED = "registered", "已立案"
+    DISPATCHED = "dispatched", "已派遣"
+    IN_PROGRESS = "in_progress", "处置中"
+    RETURNED = "returned", "已退回"
+    RESPONDED = "responded", "已反馈"
+    SUSPENDED = "suspended", "挂账"
+    CLOSED = "closed", "已结案"
+    REJECTED = "rejected", "不予立案"
+
+
+OPEN_STATUSES = frozenset(
+    {Status.NEW, Status.REGISTERED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RETURNED, Status.RESPONDED, Status.SUSPENDED}
+)
+FINAL_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
+
+
+class Action(models.TextChoices):
+    CREATE = "create", "上报"
+    REGISTER = "register", "立案"
+    REJECT = "reject", "不予立案"
+    ANSWER = "answer", "直接答复"
+    MERGE = "merge", "合并重复件"
+    DISPATCH = "dispatch", "派遣"
+    SIGN = "sign", "签收"
+    RETURN = "return", "退单"
+    REQUEST_EXTENSION = "request_extension", "申请延期"
+    APPROVE_EXTENSION = "approve_extension", "批准延期"
+    DENY_EXTENSION = "deny_extension", "驳回延期"
+    SUSPEND = "suspend", "挂账"
+    RESUME = "resume", "恢复处置"
+    RESPOND = "respond", "处置反馈"
+    VERIFY = "verify", "核查"
+    CALLBACK = "callback", "回访"
+    SUPERVISE = "supervise", "督办"
+    URGE = "urge", "催办"
+    # Events that are not user actions but belong on the timeline.
+    SLA_WARNING = "sla_warning", "即将超期"
+    SLA_OVERDUE = "sla_overdue", "已超期"
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", "满意"
+    BASICALLY_SATISFIED = "basically_satisfied", "基本满意"
+    UNSATISFIED = "unsatisfied", "不满意"
+
+
+class ReturnReason(models.TextChoices):
+    NOT_OUR_DUTY = "not_our_duty", "非本单位职责"
+    WRONG_LOCATION = "wrong_location", "地址不详或不在辖区"
+    INSUFFICIENT_INFO = "insufficient_info", "信息不全无法处置"
+    OTHER = "other", "其他"
+
+
+SAME = None  # marker: the action keeps the state
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    sources: frozenset[Status]
+    target: Status | None  # None: the state does not change (or depends on input, see workflow)
+    roles: frozenset[str]
+    # Which department-scope rule applies: "own_department" means the actor's department must
+    # be the case's current department (department handlers).
+    needs_own_department: bool = False
+
+
+_OPEN_FOR_OVERSIGHT = frozenset(
+    {Status.REGISTERED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RETURNED, Status.RESPONDED, Status.SUSPENDED}
+)
+
+TRANSITIONS: dict[Action, Transition] = {
+    t.action: t
+    for t in [
+        Transition(Action.REGISTER, frozenset({Status.NEW}), Status.REGISTERED, frozenset({roles.OPERATOR})),
+        Transition(Action.REJECT, frozenset({Status.NEW}), Status.REJECTED, frozenset({roles.OPERATOR})),
+        Transition(Action.ANSWER, frozenset({Status.NEW}), Status.CLOSED, frozenset({roles.OPERATOR})),
+        Transition(Action.MERGE, frozenset({Status.NEW, Status.REGISTERED}), Status.CLOSED,
+                   frozenset({roles.OPERATOR, roles.DISPATCHER})),
+        Transition(Action.DISPATCH, frozenset({Status.REGISTERED, Status.RETURNED}), Status.DISPATCHED,
+                   frozenset({roles.DISPATCHER})),
+        Transition(Action.SIGN, frozenset({Status.DISPATCHED}), Status.IN_PROGRESS,
+                   frozenset({roles.DEPARTMENT}), needs_own_department=True),
+        Transition(Action.RETURN, frozenset({Status.DISPATCHED, Status.IN_PROGRESS}), Status.RETURNED,
+                   frozenset({roles.DEPARTMENT}), needs_own_department=True),
+        Transition(Action.REQUEST_EXTENSION, frozenset({Status.IN_PROGRESS}), Status.IN_PROGRESS,
+                   frozenset({roles.DEPARTMENT}), needs_own_department=True),
+        Transition(Action.APPROVE_EXTENSION, frozenset({Status.IN_PROGRESS}), Status.IN_PROGRESS,
+                   frozenset({roles.DISPATCHER})),
+        Transition(Action.DENY_EXTENSION, frozenset({Status.IN_PROGRESS}), Status.IN_PROGRESS,
+                   frozenset({roles.DISPATCHER})),
+        Transition(Action.SUSPEND, frozenset({Status.IN_PROGRESS}), Status.SUSPENDED, frozenset({roles.DISPATCHER})),
+        Transition(Action.RESUME, frozenset({Status.SUSPENDED}), Status.IN_PROGRESS, frozenset({roles.DISPATCHER})),
+        Transition(Action.RESPOND, frozenset({Status.IN_PROGRESS}), Status.RESPONDED,
+                   frozenset({roles.DEPARTMENT}), needs_own_department=True),
+        # verify: pass → closed, fail (返工) → in_progress; the target is chosen from the input.
+        Transition(Action.VERIFY, frozenset({Status.RESPONDED}), None, frozenset({roles.INSPECTOR, roles.DISPATCHER})),
+        # callback: stays closed, or reopens (重办) → dispatched.
+        Transition(Action.CALLBACK, frozenset({Status.CLOSED}), None, frozenset({roles.OPERATOR})),
+        Transition(Action.SUPERVISE, _OPEN_FOR_OVERSIGHT, SAME, frozenset({roles.LEADER, roles.DISPATCHER})),
+        Transition(Action.URGE, _OPEN_FOR_OVERSIGHT, SAME, frozenset({roles.LEADER, roles.DISPATCHER})),
+    ]
+}
+
+USER_ACTIONS = tuple(TRANSITIONS)

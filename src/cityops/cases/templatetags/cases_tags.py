@@ -1,0 +1,74 @@
+"""Template helpers of the case pages: status badge, SLA dot, masked reporter, row action buttons."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+from cityops.cases import presenters
+from cityops.cases.forms import ONE_CLICK
+from cityops.cases.selectors import reporter_view
+from cityops.cases.states import Action, Status
+
+register = template.Library()
+
+# Actions a queue row runs with one click (everything else opens its small form under the row).
+ACTION_CSS = {
+    Action.REJECT: "danger", Action.RETURN: "danger", Action.DENY_EXTENSION: "danger",
+    Action.REGISTER: "primary", Action.DISPATCH: "primary", Action.SIGN: "primary", Action.RESPOND: "primary",
+    Action.VERIFY: "primary", Action.APPROVE_EXTENSION: "primary", Action.CALLBACK: "primary",
+}
+
+
+@register.simple_tag
+def status_badge(case) -> str:
+    css = presenters.STATUS_CSS.get(case.status, "")
+    label = Status(case.status).label if case.status in Status.values else case.status
+    return format_html('<span class="badge status {}">{}</span>', css, label)
+
+
+@register.inclusion_tag("cases/_sla_dot.html", takes_context=True)
+def sla_dot(context, case, show_text: bool = True):
+    now = context.get("now") or timezone.now()
+    return {"sla": presenters.sla_view(case, now), "show_text": show_text}
+
+
+@register.simple_tag(takes_context=True)
+def reporter(context, case) -> str:
+    """The reporter's name and phone as the current user may see them (masked unless allowed)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    view = reporter_view(case, user)
+    parts = [p for p in (view["name"], view["phone"]) if p]
+    return " ".join(parts) or "—"
+
+
+def is_one_click(case, action) -> bool:
+    if action in ONE_CLICK:
+        return True
+    if action == Action.REGISTER and case.category_id:
+        return True
+    return action == Action.APPROVE_EXTENSION
+
+
+@register.inclusion_tag("cases/_row_actions.html", takes_context=True)
+def row_actions(context, case, actions):
+    return {
+        "case": case,
+        "buttons": [
+            {"action": a, "label": a.label, "css": ACTION_CSS.get(a, ""), "quick": is_one_click(case, a)}
+            for a in actions
+        ],
+        "next": context.get("next", ""),
+        "csrf_token": context.get("csrf_token"),
+        "request": context.get("request"),
+    }
+
+
+@register.filter
+def action_label(action) -> str:
+    try:
+        return Action(action).label
+    except ValueError:
+        return str(action)

@@ -1,0 +1,340 @@
+"""The one service that moves a case through its workflow.
+
+`case_transition` checks the transition table, the actor's role and scope, validates the
+action's input, updates the case only if it is still in the version that was read, appends
+the CaseEvent in the same transaction and sends notifications after commit. A refused
+action changes nothing and writes no event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cityops.cases import notifications, sla
+from cityops.cases.errors import CaseNotFound, Conflict, InvalidTransition, NotAllowed, ValidationFailed
+from cityops.cases.models import Case, CaseEvent
+from cityops.cases.permissions import cases_visible_to, in_scope_for_action, role_allows
+from cityops.cases.states import TRANSITIONS, Action, ReturnReason, Satisfaction, Status
+from cityops.catalog.models import CaseType, Category, Department, DepartmentKind, LimitUnit, Stage, Urgency
+
+
+@dataclass
+class Outcome:
+    """What an action does: the new state, field updates and the event's payload."""
+
+    to_status: Status
+    fields: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+    department: Department | None = None
+    after_commit: list[Any] = field(default_factory=list)
+
+
+def _text(data: dict[str, Any], key: str, label: str, *, required: bool) -> str:
+    value = data.get(key)
+    value = "" if value is None else str(value).strip()
+    if required and not value:
+        raise ValidationFailed(f"请填写{label}。", {key: "required"})
+    if len(value) > 4000:
+        raise ValidationFailed(f"{label}不能超过 4000 字。", {key: "too_long"})
+    return value
+
+
+def _bool(data: dict[str, Any], key: str, label: str) -> bool:
+    value = data.get(key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "1", "yes", "on", "pass", "passed"}:
+        return True
+    if isinstance(value, str) and value.lower() in {"false", "0", "no", "off", "fail", "failed"}:
+        return False
+    raise ValidationFailed(f"请选择{label}。", {key: "required"})
+
+
+def _leaf_category(code: str) -> Category:
+    category = Category.objects.filter(code=code, active=True).first()
+    if category is None:
+        raise ValidationFailed(f"分类编码 {code} 不存在或已停用。", {"category": "unknown"})
+    if category.children.exists():
+        raise ValidationFailed(f"请选择具体的小类，{category.name} 是大类。", {"category": "not_leaf"})
+    return category
+
+
+# ---------------------------------------------------------------- per-action rules
+
+
+def _register(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    fields: dict[str, Any] = {"registered_at": now}
+    category = case.category
+    if data.get("category"):
+        category = _leaf_category(str(data["category"]))
+        fields["category_id"] = category.pk
+    if category is None:
+        raise ValidationFailed("立案前须选择案件分类。", {"category": "required"})
+    if data.get("urgency"):
+        if data["urgency"] not in Urgency.values:
+            raise ValidationFailed("紧急程度无效。", {"urgency": "invalid"})
+        fields["urgency"] = data["urgency"]
+    if data.get("case_type"):
+        if data["case_type"] not in CaseType.values:
+            raise ValidationFailed("工单类型无效。", {"case_type": "invalid"})
+        fields["case_type"] = data["case_type"]
+    probe = Case(category=category, urgency=fields.get("urgency", case.urgency), case_type=fields.get("case_type", case.case_type))
+    fields.update(sla.stage_fields(probe, Stage.DISPATCH, now))
+    return Outcome(Status.REGISTERED, fields, {"category": category.code})
+
+
+def _reject(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    _text(data, "note", "不予立案理由", required=True)
+    return Outcome(Status.REJECTED, {"closed_at": now, **sla.clear_fields()})
+
+
+def _answer(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    answer = _text(data, "answer", "答复内容", required=False) or _text(data, "note", "答复内容", required=True)
+    return Outcome(Status.CLOSED, {"answer": answer, "closed_at": now, **sla.clear_fields()})
+
+
+def _merge_into(case: Case, data: dict[str, Any], now: datetime, actor) -> Outcome:
+    number = _text(data, "master", "主案件编号", required=True)
+    if number == case.number:
+        raise ValidationFailed("不能合并到自身。", {"master": "self"})
+    visible = cases_visible_to(actor) if actor else Case.objects.all()
+    master = visible.filter(number=number).first()
+    if master is None:
+        raise ValidationFailed(f"主案件 {number} 不存在。", {"master": "unknown"})
+    if master.status in (Status.CLOSED, Status.REJECTED):
+        raise ValidationFailed("主案件已办结，不能合并。", {"master": "closed"})
+    if master.master_id:
+        raise ValidationFailed("主案件本身已被合并，请合并到其主案件。", {"master": "merged"})
+    return Outcome(Status.CLOSED, {"master_id": master.pk, "closed_at": now, **sla.clear_fields()}, {"master": master.number})
+
+
+def _dispatch(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    code = _text(data, "department", "处置部门", required=True)
+    department = Department.objects.filter(code=code, active=True).first()
+    if department is None:
+        raise ValidationFailed(f"部门编码 {code} 不存在或已停用。", {"department": "unknown"})
+    if department.kind == DepartmentKind.CENTER:
+        raise ValidationFailed("不能派遣给指挥中心自身。", {"department": "center"})
+    if case.category_id is None:
+        raise ValidationFailed("派遣前须选择案件分类。", {"category": "required"})
+    fields: dict[str, Any] = {"department_id": department.pk, "dispatched_at": now, "extension_pending": False, "extension_request": None}
+    fields.update(_dispatch_clock(case, now))
+    payload = {"department": department.code, "route": data.get("route", "manual")}
+    for key in ("proposal", "confidence", "rule"):
+        if data.get(key) is not None:
+            payload[key] = data[key]
+    return Outcome(Status.DISPATCHED, fields, payload, department, [notifications.new_task])
+
+
+def _dispatch_clock(case: Case, now: datetime) -> dict[str, Any]:
+    fields = sla.stage_fields(case, Stage.SIGN, now)
+    handle = sla.stage_limit(category_id=case.category_id, urgency=case.urgency, stage=Stage.HANDLE, case_type=case.case_type)
+    fields["handle_deadline"] = sla.due(now, handle)
+    fields["handle_unit"] = handle.unit
+    return fields
+
+
+def _sign(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    if case.handle_deadline and case.handle_unit:
+        fields = sla.continue_stage_fields(case, Stage.HANDLE, case.handle_deadline, case.handle_unit, now)
+    else:
+        fields = sla.stage_fields(case, Stage.HANDLE, now)
+    return Outcome(Status.IN_PROGRESS, fields, department=case.department)
+
+
+def _return(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    reason = _text(data, "reason", "退单原因", required=True)
+    if reason not in ReturnReason.values:
+        raise ValidationFailed("退单原因无效。", {"reason": "invalid", "choices": ReturnReason.values})
+    _text(data, "note", "退单说明", required=reason == ReturnReason.OTHER)
+    fields = {
+        "department_id": None, "return_count": F("return_count") + 1, "handle_deadline": None,
+        "extension_pending": False, "extension_request": None,
+        **sla.stage_fields(case, Stage.DISPATCH, now),
+    }
+    payload = {"reason": reason, "mis_dispatch": reason == ReturnReason.NOT_OUR_DUTY, "department": case.department.code if case.department else None}
+    return Outcome(Status.RETURNED, fields, payload, case.department, [notifications.returned])
+
+
+def _extension_amount(data: dict[str, Any]) -> tuple[Decimal, str]:
+    try:
+        value = Decimal(str(data.get("value", "")))
+    except InvalidOperation:
+        raise ValidationFailed("请填写延期时长。", {"value": "invalid"}) from None
+    if value <= 0 or value > 90:
+        raise ValidationFailed("延期时长须大于 0 且不超过 90。", {"value": "out_of_range"})
+    unit = data.get("unit") or LimitUnit.WORK_DAY
+    if unit not in LimitUnit.values:
+        raise ValidationFailed("延期时长单位无效。", {"unit": "invalid"})
+    return value, unit
+
+
+def _request_extension(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    if case.extension_pending:
+        raise InvalidTransition("已有待审批的延期申请。")
+    value, unit = _extension_amount(data)
+    reason = _text(data, "note", "延期理由", required=True)
+    request = {"value": str(value), "unit": unit, "reason": reason, "requested_at": now.isoformat()}
+    fields = {"extension_pending": True, "extension_request": request, **sla.pause_fields(case, now)}
+    return Outcome(Status.IN_PROGRESS, fields, {"value": str(value), "unit": unit}, case.department, [notifications.extension_requested])
+
+
+def _approve_extension(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    if not case.extension_pending or not case.extension_request:
+        raise InvalidTransition("没有待审批的延期申请。")
+    requested = case.extension_request
+    value, unit = _extension_amount(data) if data.get("value") else (Decimal(requested["value"]), requested["unit"])
+    extra = sla.extension_seconds(value, unit, case.stage_unit)
+    fields = {"extension_pending": False, "extension_request": None, **sla.resume_fields(case, now, extra)}
+    return Outcome(Status.IN_PROGRESS, fields, {"value": str(value), "unit": unit, "new_deadline": fields.get("deadline").isoformat() if fields.get("deadline") else None}, case.department, [notifications.extension_decided])
+
+
+def _deny_extension(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    if not case.extension_pending:
+        raise InvalidTransition("没有待审批的延期申请。")
+    _text(data, "note", "驳回理由", required=True)
+    fields = {"extension_pending": False, "extension_request": None, **sla.resume_fields(case, now)}
+    return Outcome(Status.IN_PROGRESS, fields, {}, case.department, [notifications.extension_decided])
+
+
+def _suspend(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    _text(data, "note", "挂账理由", required=True)
+    return Outcome(Status.SUSPENDED, sla.pause_fields(case, now), department=case.department)
+
+
+def _resume(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    return Outcome(Status.IN_PROGRESS, sla.resume_fields(case, now), department=case.department)
+
+
+def _respond(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    result = _text(data, "result", "处置结果", required=True)
+    fields = {
+        "result": result, "responded_at": now, "extension_pending": False, "extension_request": None,
+        **sla.stage_fields(case, Stage.VERIFY, now),
+    }
+    return Outcome(Status.RESPONDED, fields, {}, case.department, [notifications.verify_task])
+
+
+def _verify(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    passed = _bool(data, "passed", "核查结果")
+    if passed:
+        return Outcome(Status.CLOSED, {"closed_at": now, **sla.clear_fields()}, {"passed": True}, case.department)
+    _text(data, "note", "返工原因", required=True)
+    fields = {"rework_count": F("rework_count") + 1, **sla.stage_fields(case, Stage.HANDLE, now)}
+    fields["handle_deadline"] = fields["deadline"]
+    fields["handle_unit"] = fields["stage_unit"]
+    return Outcome(Status.IN_PROGRESS, fields, {"passed": False}, case.department, [notifications.rework])
+
+
+def _callback(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    satisfaction = _text(data, "satisfaction", "满意度", required=True)
+    if satisfaction not in Satisfaction.values:
+        raise ValidationFailed("满意度无效。", {"satisfaction": "invalid", "choices": Satisfaction.values})
+    reopen = bool(data.get("reopen")) and _bool(data, "reopen", "是否重办")
+    fields: dict[str, Any] = {"satisfaction": satisfaction}
+    if not reopen:
+        return Outcome(Status.CLOSED, fields, {"satisfaction": satisfaction, "reopen": False})
+    if case.department_id is None or case.master_id:
+        raise ValidationFailed("该案件没有处置部门，不能重办。", {"reopen": "no_department"})
+    _text(data, "note", "重办原因", required=True)
+    fields.update({"closed_at": None, "dispatched_at": now, **_dispatch_clock(case, now)})
+    return Outcome(Status.DISPATCHED, fields, {"satisfaction": satisfaction, "reopen": True}, case.department, [notifications.new_task])
+
+
+def _supervise(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    return Outcome(Status(case.status), {"supervised": True}, {}, case.department, [notifications.supervised])
+
+
+def _urge(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    return Outcome(Status(case.status), {"urge_count": F("urge_count") + 1}, {}, case.department, [notifications.urged])
+
+
+RULES = {
+    Action.REGISTER: _register, Action.REJECT: _reject, Action.ANSWER: _answer, Action.DISPATCH: _dispatch,
+    Action.SIGN: _sign, Action.RETURN: _return, Action.REQUEST_EXTENSION: _request_extension,
+    Action.APPROVE_EXTENSION: _approve_extension, Action.DENY_EXTENSION: _deny_extension,
+    Action.SUSPEND: _suspend, Action.RESUME: _resume, Action.RESPOND: _respond, Action.VERIFY: _verify,
+    Action.CALLBACK: _callback, Action.SUPERVISE: _supervise, Action.URGE: _urge,
+}
+
+
+# ---------------------------------------------------------------- the service
+
+
+def case_transition(
+    *,
+    case: Case,
+    action: str,
+    actor=None,
+    data: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    system_label: str = "",
+    now: datetime | None = None,
+) -> Case:
+    """Apply `action` to `case` as `actor` (or as the system when `system_label` is given).
+
+    The case row is updated with `WHERE version = <read version>`: if someone acted in
+    between, nothing is written and `Conflict` is raised. Returns the refreshed case.
+    """
+    data = dict(data or {})
+    now = now or timezone.now()
+    try:
+        action = Action(action)
+    except ValueError:
+        raise InvalidTransition(f"未知的操作：{action}") from None
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise InvalidTransition(f"操作 {action.label} 不能由用户发起。")
+
+    if actor is not None:
+        if not cases_visible_to(actor).filter(pk=case.pk).exists():
+            raise CaseNotFound("案件不存在。")
+        if not role_allows(actor, transition):
+            raise NotAllowed(f"您的角色无权执行“{action.label}”。")
+        if not in_scope_for_action(actor, case, transition):
+            raise NotAllowed(f"该案件不在您的处置范围内，无法“{action.label}”。")
+    elif not system_label:
+        raise NotAllowed("缺少操作人。")
+
+    if expected_version is not None and int(expected_version) != case.version:
+        raise Conflict("案件已被他人更新，请刷新后重试。", {"version": case.version})
+    if case.status not in transition.sources:
+        raise InvalidTransition(
+            f"案件当前状态为“{Status(case.status).label}”，不能“{action.label}”。",
+            {"status": case.status, "action": action.value},
+        )
+
+    rule = RULES.get(action)
+    outcome = _merge_into(case, data, now, actor) if action == Action.MERGE else rule(case, data, now)
+    note = _text(data, "note", "说明", required=False)
+
+    fields = dict(outcome.fields)
+    fields["status"] = outcome.to_status
+    fields["version"] = F("version") + 1
+    with transaction.atomic():
+        updated = Case.objects.filter(pk=case.pk, version=case.version, status=case.status).update(**fields)
+        if updated != 1:
+            raise Conflict("案件已被他人处理，请刷新后查看最新状态。")
+        event = CaseEvent.objects.create(
+            case=case,
+            created_at=now,
+            actor=actor,
+            actor_label=system_label or (actor.display_name or actor.username),
+            action=action,
+            from_status=case.status,
+            to_status=outcome.to_status,
+            department=outcome.department,
+            note=note,
+            payload=outcome.payload,
+        )
+        fresh = Case.objects.select_related("category", "department", "street", "community", "grid").get(pk=case.pk)
+        for send in outcome.after_commit:
+            transaction.on_commit(lambda send=send: send(fresh, event))
+    return fresh

@@ -1,0 +1,265 @@
+"""Point → unit grid / community / street lookup on an in-memory shapely STRtree.
+
+The index is built once per process from the database and kept in a module global.
+Any change to regions or grids bumps a version token stored in the Django cache
+(`index_changed()`, called by model signals and by the bulk services); every process
+compares its index's token with the cache at most every `CITYOPS_GEO_INDEX_CHECK_SECONDS`
+(default 1 s) and rebuilds when they differ. Changes made in the same process take
+effect on the next lookup, without waiting for that interval.
+
+A point outside the district is an error (`OutsideDistrictError`), never a silent
+nearest match: cases from a neighbouring district must be forwarded, not absorbed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from shapely import STRtree
+from shapely.geometry import shape
+
+from cityops.geo.coords import CoordSystem, CoordSystemName, to_wgs84
+from cityops.geo.models import Region, RegionLevel, UnitGrid
+
+VERSION_CACHE_KEY = "cityops:geo:index-version"
+# Gaps between neighbouring grids are centimetres at most (coordinates are stored
+# with 7 decimals); a point in such a gap still belongs to the nearest grid of its community.
+GRID_GAP_TOLERANCE_DEG = 2e-6
+
+
+class GeoLookupError(Exception):
+    """Base class of lookup failures."""
+
+
+class OutsideDistrictError(GeoLookupError):
+    """The point lies outside the district this installation serves."""
+
+    def __init__(self, message: str = "位置不在本辖区") -> None:
+        super().__init__(message)
+
+
+class NoGeoDataError(GeoLookupError):
+    """No district boundary or region layer has been loaded yet."""
+
+    def __init__(self, message: str = "尚未加载辖区边界数据，请先执行 cityops geo load") -> None:
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a point lies: WGS-84 coordinates plus the grid/community/street that contain it."""
+
+    lon: float
+    lat: float
+    grid_code: str | None
+    community_code: str | None
+    community_name: str | None
+    street_code: str | None
+    street_name: str | None
+    coord_system: CoordSystem = CoordSystem.WGS84
+
+
+@dataclass(frozen=True)
+class _Layer:
+    tree: STRtree
+    geoms: np.ndarray  # prepared shapely geometries, sorted by code
+    keys: list  # per geometry: region id (regions) or (code, community id, street id) (grids)
+
+
+@dataclass(frozen=True)
+class _RegionInfo:
+    code: str
+    name: str
+    parent_id: int | None
+
+
+class GeoIndex:
+    """Immutable snapshot of the region and grid layers, ready for point queries."""
+
+    def __init__(self, version: str, district_code: str) -> None:
+        self.version = version
+        self.regions: dict[int, _RegionInfo] = {}
+        district = None
+        streets: list[tuple[str, object, int]] = []
+        communities: list[tuple[str, object, int]] = []
+        for r in Region.objects.filter(code__startswith=district_code).values(
+            "id", "code", "name", "level", "parent_id", "boundary"
+        ):
+            self.regions[r["id"]] = _RegionInfo(r["code"], r["name"], r["parent_id"])
+            if not r["boundary"]:
+                continue
+            if r["level"] == RegionLevel.DISTRICT and r["code"] == district_code:
+                district = shape(r["boundary"])
+            elif r["level"] == RegionLevel.STREET:
+                streets.append((r["code"], r["boundary"], r["id"]))
+            elif r["level"] == RegionLevel.COMMUNITY:
+                communities.append((r["code"], r["boundary"], r["id"]))
+        grids = [
+            (g["code"], g["boundary"], (g["code"], g["community_id"], g["street_id"]))
+            for g in UnitGrid.objects.filter(code__startswith=district_code).values(
+                "code", "boundary", "community_id", "street_id"
+            )
+        ]
+        if district is not None:
+            shapely.prepare(district)
+        self.district = district
+        self.streets = self._layer(streets)
+        self.communities = self._layer(communities)
+        self.grids = self._layer(grids)
+
+    @staticmethod
+    def _layer(rows: list[tuple[str, object, object]]) -> _Layer | None:
+        if not rows:
+            return None
+        rows.sort(key=lambda row: row[0])
+        geoms = np.array([shape(row[1]) for row in rows], dtype=object)
+        shapely.prepare(geoms)
+        return _Layer(tree=STRtree(geoms), geoms=geoms, keys=[row[2] for row in rows])
+
+    @property
+    def empty(self) -> bool:
+        return self.district is None and not (self.streets or self.communities or self.grids)
+
+    @staticmethod
+    def _hit(layer: _Layer | None, point: shapely.Point) -> int | None:
+        if layer is None:
+            return None
+        # "intersects" rather than "within": a point on a shared edge still finds a polygon.
+        # Indices follow code order, so such a point goes to the lowest code.
+        hits = layer.tree.query(point, predicate="intersects")
+        return int(hits.min()) if len(hits) else None
+
+    def locate(self, lon: float, lat: float) -> tuple[str | None, _RegionInfo | None, _RegionInfo | None]:
+        """(grid code, community, street) for a WGS-84 point; raises when outside the district."""
+        if self.empty:
+            raise NoGeoDataError()
+        point = shapely.Point(lon, lat)
+        if self.district is not None and not shapely.intersects_xy(self.district, lon, lat):
+            raise OutsideDistrictError()
+        i = self._hit(self.grids, point)
+        if i is not None:
+            _code, community_id, street_id = self.grids.keys[i]
+            return _code, self.regions.get(community_id), self.regions.get(street_id)
+        community = street = None
+        i = self._hit(self.communities, point)
+        if i is not None:
+            community = self.regions[self.communities.keys[i]]
+            street = self.regions.get(community.parent_id) if community.parent_id else None
+        else:
+            i = self._hit(self.streets, point)
+            if i is not None:
+                street = self.regions[self.streets.keys[i]]
+        if community is None and street is None and self.district is None:
+            # Without a district outline the layers themselves define the district.
+            raise OutsideDistrictError()
+        grid_code = self._grid_in_gap(point, community) if community is not None else None
+        return grid_code, community, street
+
+    def _grid_in_gap(self, point: shapely.Point, community: _RegionInfo) -> str | None:
+        if self.grids is None:
+            return None
+        near = self.grids.tree.query(point, predicate="dwithin", distance=GRID_GAP_TOLERANCE_DEG)
+        candidates = [
+            int(i) for i in near
+            if (info := self.regions.get(self.grids.keys[i][1])) is not None and info.code == community.code
+        ]
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda i: (shapely.distance(self.grids.geoms[i], point), i))
+        return self.grids.keys[best][0]
+
+
+# --- process-wide cache ----------------------------------------------------------------------
+
+_lock = threading.Lock()
+_index: GeoIndex | None = None
+_checked_at = 0.0
+_dirty = True
+
+
+def _check_interval() -> float:
+    return float(getattr(settings, "CITYOPS_GEO_INDEX_CHECK_SECONDS", 1.0))
+
+
+def _bump() -> None:
+    global _dirty
+    _dirty = True
+    cache.set(VERSION_CACHE_KEY, uuid.uuid4().hex, None)
+
+
+def index_changed() -> None:
+    """Mark the lookup index stale, here and (through the cache) in every other process.
+
+    Bumps now, so this process sees its own writes, and again after commit, so another
+    process that rebuilt from not-yet-committed data in between rebuilds once more.
+    """
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def _current_version() -> str:
+    version = cache.get(VERSION_CACHE_KEY)
+    if version is None:
+        cache.add(VERSION_CACHE_KEY, uuid.uuid4().hex, None)
+        version = cache.get(VERSION_CACHE_KEY) or "unversioned"
+    return version
+
+
+def get_index() -> GeoIndex:
+    """The current index, rebuilt when its version token is stale."""
+    global _index, _checked_at, _dirty
+    index, now = _index, time.monotonic()
+    if index is not None and not _dirty and now - _checked_at < _check_interval():
+        return index
+    with _lock:
+        version = _current_version()
+        if _index is None or _dirty or _index.version != version:
+            # Clear the flag before reading: a write that lands during the build re-sets it.
+            _dirty = False
+            _index = GeoIndex(version, settings.CITYOPS_DISTRICT_CODE)
+        _checked_at = time.monotonic()
+        return _index
+
+
+def locate(lon: float, lat: float, coord_system: CoordSystem | CoordSystemName = CoordSystem.WGS84) -> Location:
+    """Locate a point: unit grid, community and street containing it.
+
+    Raises `OutsideDistrictError` ("位置不在本辖区") when the point is outside the district,
+    `NoGeoDataError` when nothing has been loaded. `grid_code` (and `community_*`) are None
+    when those layers do not cover the point (e.g. only streets have boundaries yet).
+    """
+    system = CoordSystem(coord_system)
+    wlon, wlat = to_wgs84(lon, lat, system)
+    grid_code, community, street = get_index().locate(wlon, wlat)
+    return Location(
+        lon=wlon, lat=wlat, grid_code=grid_code,
+        community_code=community.code if community else None,
+        community_name=community.name if community else None,
+        street_code=street.code if street else None,
+        street_name=street.name if street else None,
+        coord_system=system,
+    )
+
+
+def in_district(lon: float, lat: float, coord_system: CoordSystem | CoordSystemName = CoordSystem.WGS84) -> bool:
+    """True when `locate` would succeed for this point."""
+    try:
+        locate(lon, lat, coord_system)
+    except OutsideDistrictError:
+        return False
+    return True
+
+
+def reset_index() -> None:
+    """Forget the in-memory index (tests: a rolled-back transaction sends no signal)."""
+    global _index, _dirty
+    with _lock:
+        _index, _dirty = None, True

@@ -1,0 +1,84 @@
+"""Shared fixtures. The full synthetic partition is expensive (a few seconds), so it is
+computed once per session in memory and written to the database once per module that
+needs it, instead of once per test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from django.conf import settings
+
+from cityops.geo import lookup, reference, services, synthetic
+from cityops.geo.models import Region, RegionLevel, UnitGrid
+
+DISTRICT = "630102"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lookup_index():
+    # Test transactions roll back without signals; never let one test's index leak into the next.
+    lookup.reset_index()
+    yield
+    lookup.reset_index()
+
+
+@pytest.fixture(scope="session")
+def district_geom():
+    return reference.district_boundary(DISTRICT)
+
+
+@pytest.fixture(scope="session")
+def street_specs():
+    return synthetic.specs_from_reference(reference.reference_regions(DISTRICT)["regions"])
+
+
+@pytest.fixture(scope="session")
+def full_partition(district_geom, street_specs) -> synthetic.SyntheticPartition:
+    return synthetic.generate_partition(district_geom, street_specs)
+
+
+@pytest.fixture
+def reference_regions(db):
+    services.load_reference_regions()
+
+
+def _purge_geo() -> None:
+    UnitGrid.objects.all().delete()
+    for level in (RegionLevel.COMMUNITY, RegionLevel.STREET, RegionLevel.DISTRICT):
+        Region.objects.filter(level=level).delete()
+
+
+@pytest.fixture(scope="module")
+def demo_db(django_db_setup, django_db_blocker):
+    """The full demo partition, committed once for the module and removed afterwards."""
+    assert settings.CITYOPS_DISTRICT_CODE == DISTRICT
+    with django_db_blocker.unblock():
+        _purge_geo()
+        result = services.generate_demo_partition()
+        yield result
+        _purge_geo()
+    lookup.reset_index()
+
+
+def points_in(geom, n: int, seed: int = 7) -> np.ndarray:
+    """`n` reproducible random points inside `geom`."""
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = geom.bounds
+    shapely.prepare(geom)
+    found = np.empty((0, 2))
+    while len(found) < n:
+        cand = rng.uniform((minx, miny), (maxx, maxy), size=(4 * n, 2))
+        found = np.vstack([found, cand[shapely.contains_xy(geom, cand[:, 0], cand[:, 1])]])
+    return found[:n]
+
+
+def feature(code: str, geom, name: str = "", **props) -> dict:
+    from shapely.geometry import mapping
+
+    return {"type": "Feature", "properties": {"code": code, "name": name, **props},
+            "geometry": mapping(geom) if not isinstance(geom, dict) else geom}
+
+
+def collection(*features: dict) -> dict:
+    return {"type": "FeatureCollection", "features": list(features)}

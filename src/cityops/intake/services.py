@@ -1,0 +1,109 @@
+"""Writes of the intake channels that are not plain `cases.services.case_create` calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cityops.cases.errors import Conflict, InvalidTransition, ValidationFailed
+from cityops.cases.models import Case, CaseEvent
+from cityops.cases.states import Action, Satisfaction, Status
+
+MAX_RATING_COMMENT = 500
+CITIZEN_LABEL = "市民"
+
+
+def citizen_can_rate(case: Case) -> bool:
+    """A closed case that nobody has rated yet (merged duplicates are rated on their master)."""
+    return case.status == Status.CLOSED and not case.satisfaction and case.master_id is None
+
+
+def citizen_rate(case: Case, satisfaction: str, comment: str = "", *, now: datetime | None = None) -> Case:
+    """Record the reporter's own satisfaction rating of a closed case, once per case.
+
+    The workflow's CALLBACK action needs an operator; a citizen rating is the same fact
+    from another source, so it is written the same way: a conditional update on the
+    version (and on "not yet rated"), and a `callback` CaseEvent in the same transaction,
+    payload {"satisfaction", "source": "citizen"}. It never reopens a case.
+    """
+    now = now or timezone.now()
+    if satisfaction not in Satisfaction.values:
+        raise ValidationFailed("请选择满意度。", {"satisfaction": "invalid", "choices": Satisfaction.values})
+    comment = (comment or "").strip()
+    if len(comment) > MAX_RATING_COMMENT:
+        raise ValidationFailed(f"评价内容不能超过 {MAX_RATING_COMMENT} 字。", {"comment": "too_long"})
+    if case.satisfaction:
+        raise InvalidTransition("该案件已评价，不能重复评价。", {"satisfaction": "already_rated"})
+    if case.status != Status.CLOSED:
+        raise InvalidTransition("案件尚未办结，办结后才能评价。", {"status": case.status})
+    if case.master_id is not None:
+        raise InvalidTransition("该反映已与其他反映合并办理，无需单独评价。", {"master": "merged"})
+    with transaction.atomic():
+        updated = Case.objects.filter(
+            pk=case.pk, version=case.version, status=Status.CLOSED, satisfaction=""
+        ).update(satisfaction=satisfaction, version=F("version") + 1)
+        if updated != 1:
+            current = Case.objects.filter(pk=case.pk).values("satisfaction", "status").first()
+            if current and current["satisfaction"]:
+                raise InvalidTransition("该案件已评价，不能重复评价。", {"satisfaction": "already_rated"})
+            raise Conflict("案件已更新，请刷新后重试。")
+        CaseEvent.objects.create(
+            case=case, created_at=now, actor=None, actor_label=CITIZEN_LABEL, action=Action.CALLBACK,
+            from_status=Status.CLOSED, to_status=Status.CLOSED, note=comment,
+            payload={"satisfaction": satisfaction, "source": "citizen", "reopen": False},
+        )
+    return Case.objects.get(pk=case.pk)
+
+
+# ---------------------------------------------------------------- reports with a photo
+
+
+def report_create(*, data, photo=None, actor=None, actor_label: str = "", keep_gps: bool = False) -> Case:
+    """`case_create` plus the optional "before" photo, all or nothing: a photo that
+    `attachment_add` refuses rolls the new case back."""
+    from cityops.cases.models import AttachmentKind
+    from cityops.cases.services import attachment_add, case_create
+
+    with transaction.atomic():
+        case = case_create(data=data, actor=actor, actor_label=actor_label)
+        if photo is not None:
+            photo.seek(0)
+            event = case.events.order_by("id").first()
+            attachment_add(case=case, upload=photo, kind=AttachmentKind.BEFORE, actor=actor, event=event, keep_gps=keep_gps)
+    return case
+
+
+def photo_gps(upload) -> tuple[float, float] | None:
+    """(lon, lat) from a photo's EXIF GPS tags (cameras write WGS-84), or None."""
+    import io
+
+    from PIL import Image
+
+    if upload is None:
+        return None
+    try:
+        upload.seek(0)
+        image = Image.open(io.BytesIO(upload.read()))
+        gps = image.getexif().get_ifd(0x8825)
+    except Exception:
+        return None
+    finally:
+        upload.seek(0)
+    if not gps or 2 not in gps or 4 not in gps:
+        return None
+
+    def degrees(value) -> float:
+        d, m, s = (float(x) for x in value)
+        return d + m / 60 + s / 3600
+
+    try:
+        lat = degrees(gps[2]) * (-1 if gps.get(1) == "S" else 1)
+        lon = degrees(gps[4]) * (-1 if gps.get(3) == "W" else 1)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or (lon == 0 and lat == 0):
+        return None
+    return lon, lat

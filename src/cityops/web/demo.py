@@ -1,0 +1,7 @@
+"""Steps of `cityops demo`, in order. Apps that bring demo data append their command here."""
+
+DEMO_STEPS: list[tuple[str, str]] = [
+    ("行政区划（城东区街道、社区）", "geo_load"),
+    ("分类、部门、权责清单、节假日", "catalog_load"),
+    ("演示网格（合成数据）", "geo_demo"),
+]

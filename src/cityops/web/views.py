@@ -1,0 +1,23 @@
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from cityops.accounts.roles import ROLES
+from cityops.web.navigation import nav_for
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+@login_required
+def home(request):
+    user = request.user
+    roles = [ROLES[code] for code in sorted(user.role_codes) if code in ROLES]
+    desks = [item for item in nav_for(user) if item["url"] != request.path]
+    return render(request, "web/home.html", {"roles": roles, "desks": desks})
+
+
+def locked_out(request, credentials=None, *args, **kwargs):
+    return render(request, "registration/locked_out.html", status=429)
