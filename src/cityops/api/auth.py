@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.errors import AuthenticationError
@@ -54,6 +55,8 @@ def token_create(request: HttpRequest, payload: TokenIn):
     if getattr(user, "must_change_password", False):
         raise ApiError(403, "password_change_required", "请先登录网页修改初始密码，再申请接口令牌。")
     issued = token_issue(user=user, name=payload.name)
+    # A token is a login: last_login is updated and axes clears the failure count.
+    user_logged_in.send(sender=type(user), request=request, user=user)
     return {"token": issued.token, "token_type": "Bearer", "expires_at": issued.record.expires_at}
 
 

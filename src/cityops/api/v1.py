@@ -32,6 +32,14 @@ def unknown_route(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     return _json(404, "not_found", "接口不存在。")
 
 
+def api_index(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    root = request.path.rstrip("/")
+    return JsonResponse(
+        {"name": api.title, "versions": ["v1"], "docs": f"{root}{api.docs_url}", "openapi": f"{root}{api.openapi_url}"},
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
 def _json_405(view):
     """ninja answers a wrong method with a plain-text 405; make it JSON like every other error."""
 
@@ -52,7 +60,10 @@ class CityOpsAPI(NinjaAPI):
     def _get_urls(self):
         urls = super()._get_urls()
         for pattern in urls:
-            if hasattr(pattern, "callback"):
+            if getattr(pattern, "name", None) == "api-root":
+                # ninja's root raises an HTML 404; it must keep its name (OpenAPI reverses it).
+                pattern.callback = api_index
+            elif hasattr(pattern, "callback"):
                 pattern.callback = _json_405(pattern.callback)
         # Anything else under /api/ is an unknown endpoint: answer 404 in JSON, not Django's HTML page.
         urls.append(re_path(r"^.*$", unknown_route, name="unknown"))

@@ -63,6 +63,13 @@ class CaseFilterForm(forms.Form):
         for name in hide:
             self.fields.pop(name, None)
 
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_from", "开始日期不能晚于结束日期。")
+        return data
+
     def to_filters(self) -> CaseFilters:
         data = self.cleaned_data if self.is_valid() else {
             k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors

@@ -95,12 +95,14 @@ def _validate(data: CaseInput) -> dict:
         errors["location"] = "请在地图上选择问题位置。"
     location = None
     if data.lon is not None and "location" not in errors and "coord_system" not in errors:
-        from cityops.geo.lookup import OutsideDistrictError, locate
+        from cityops.geo.lookup import NoGeoDataError, OutsideDistrictError, locate
 
         try:
             location = locate(float(data.lon), float(data.lat), data.coord_system)
         except OutsideDistrictError:
             errors["location"] = "位置不在本辖区。"
+        except NoGeoDataError:
+            errors["location"] = "辖区地理数据尚未加载，暂时无法定位。"
         except (TypeError, ValueError):
             errors["location"] = "坐标格式不正确。"
     if errors:

@@ -139,7 +139,7 @@ def _filtered_list(request: HttpRequest, *, hide: tuple[str, ...] = (), base: di
     filters = form.to_filters() if form.is_bound else CaseFilters()
     for key, value in (base or {}).items():
         setattr(filters, key, value)
-    error = ""
+    error = "；".join(str(e) for errors in form.errors.values() for e in errors) if form.is_bound else ""
     try:
         qs = case_list(user=request.user, filters=filters)
         page = _page(request, qs)
@@ -246,7 +246,7 @@ def desk_operator(request: HttpRequest) -> HttpResponse:
     tabs = [
         Tab("new", "待受理", "cases/_queue.html", new_qs.count,
             lambda: {**_queue(request, new_qs, (Action.REGISTER, Action.REJECT, Action.ANSWER, Action.MERGE)),
-                     "empty": "没有待受理的案件。"}),
+                     "empty": "没有待受理的案件。", "hide_department": True}),
         Tab("callback", "待回访", "cases/_queue.html", callback_qs.count,
             lambda: {**_queue(request, callback_qs.order_by("closed_at"), (Action.CALLBACK,)),
                      "empty": "没有待回访的案件。"}),

@@ -63,6 +63,20 @@ class CategoryAdmin(admin.ModelAdmin):
         return obj._limit_count  # type: ignore[attr-defined]
 
 
+@admin.register(TimeLimit)
+class TimeLimitAdmin(admin.ModelAdmin):
+    """All limits in one table, for reviewing and bulk-editing across categories."""
+
+    list_display = ["category", "stage", "urgency", "value", "unit"]
+    list_editable = ["value", "unit"]
+    list_filter = ["category__system", "stage", "urgency", "unit"]
+    search_fields = ["category__code", "category__name"]
+    list_select_related = ["category"]
+    autocomplete_fields = ["category"]
+    ordering = ["category__code", "urgency", "stage"]
+    list_per_page = 100
+
+
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "short_name", "kind", "street", "phone", "active"]

@@ -4,10 +4,12 @@ and the time limit of a stage.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time as monotonic_time
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -256,7 +258,13 @@ def _build_index() -> list[_IndexEntry]:
             term for node in category_ancestors(cat)[1:] for term in _name_terms(node.name)
         )
         entries.append(_IndexEntry(cat.pk, cat.code, cat.system, tuple(weights.items()), context))
-    return entries
+    # A term many leaves share (井盖 in 17 cover types) is weak evidence for any one of them:
+    # damp weights by how many leaves carry the term, as IDF does.
+    frequency = Counter(term for entry in entries for term, _ in entry.terms)
+    return [
+        replace(entry, terms=tuple((t, w / (1.0 + math.log(frequency[t]))) for t, w in entry.terms))
+        for entry in entries
+    ]
 
 
 def _entries() -> list[_IndexEntry]:
@@ -288,9 +296,13 @@ def suggest_categories(
         matched = [(term, weight) for term, weight in entry.terms if term.lower() in haystack]
         if not matched:
             continue
-        # A term inside a longer matched term (井盖 in 燃气井盖) adds nothing new.
-        terms = [t for t, _ in matched]
-        kept = [(t, w) for t, w in matched if not any(t != other and t in other for other in terms)]
+        # A term inside a longer matched term (井盖 in 燃气井盖) is not new evidence: count the
+        # longer one, at the best weight of the two (a name inside a keyword keeps its name weight).
+        kept = [
+            (term, max(w for t, w in matched if t in term))
+            for term, _ in matched
+            if not any(term != other and term in other for other, _ in matched)
+        ]
         score = sum(w for _, w in kept)
         score += sum(0.5 for term in entry.context if term.lower() in haystack)
         scored.append((score, entry.code, entry.pk, tuple(t for t, _ in kept)))

@@ -280,6 +280,7 @@ def _walk_categories(file: str, doc: dict[str, Any]) -> Iterator[_Node]:
 def _load_categories(file: str, doc: dict[str, Any], report: LoadReport, seen: dict[str, str]) -> None:
     existing = {c.code: c for c in Category.objects.all()}
     leaves: list[tuple[Category, LimitTable]] = []
+    new_by_level: dict[int, list[Category]] = {}
     for node in _walk_categories(file, doc):
         if node.code in seen:
             raise ReferenceDataError(file, node.entry, f"编码 {node.code} 重复（已在 {seen[node.code]} 中出现）")
@@ -288,8 +289,9 @@ def _load_categories(file: str, doc: dict[str, Any], report: LoadReport, seen: d
         values["parent"] = existing[node.parent_code] if node.parent_code else None
         category = existing.get(node.code)
         if category is None:
-            category = Category.objects.create(code=node.code, **values)
+            category = Category(code=node.code, **values)
             existing[node.code] = category
+            new_by_level.setdefault(node.values["level"], []).append(category)
             report.categories.add("created")
         else:
             if category.system != values["system"]:
@@ -299,6 +301,10 @@ def _load_categories(file: str, doc: dict[str, Any], report: LoadReport, seen: d
             report.categories.add(_save(category, values))
         if node.is_leaf:
             leaves.append((category, node.limits))
+    # One INSERT per level instead of one per row; parents are saved (and get their keys) before
+    # their children. Signals are bypassed, hence the explicit index invalidation in the caller.
+    for level in sorted(new_by_level):
+        Category.objects.bulk_create(new_by_level[level], batch_size=500)
     _load_time_limits(leaves, report)
 
 
@@ -396,6 +402,7 @@ def _load_rules(file: str, doc: dict[str, Any], report: LoadReport) -> None:
         for r in ResponsibilityRule.objects.prefetch_related("co_handlers")
     }
     seen: set[tuple[str, str | None, date]] = set()
+    new_rules: list[tuple[ResponsibilityRule, list[Department]]] = []
     for index, item in enumerate(rows, start=1):
         entry = f"rules[{index}]"
         _check_keys(
@@ -446,15 +453,23 @@ def _load_rules(file: str, doc: dict[str, Any], report: LoadReport) -> None:
         values = {"lead": lead, "valid_to": valid_to, "basis": _text(file, entry, item.get("basis"), "依据", 200)}
         rule = existing.get((category.pk, street.pk if street else None, valid_from))
         if rule is None:
-            rule = ResponsibilityRule.objects.create(category=category, street=street, valid_from=valid_from, **values)
-            outcome = "created"
-        else:
-            outcome = _save(rule, values)
-        wanted = {d.pk for d in co_handlers}
-        if {d.pk for d in rule.co_handlers.all()} != wanted:
+            rule = ResponsibilityRule(category=category, street=street, valid_from=valid_from, **values)
+            new_rules.append((rule, co_handlers))
+            report.rules.add("created")
+            continue
+        outcome = _save(rule, values)
+        if {d.pk for d in rule.co_handlers.all()} != {d.pk for d in co_handlers}:
             rule.co_handlers.set(co_handlers)
-            outcome = "created" if outcome == "created" else "updated"
+            outcome = "updated"
         report.rules.add(outcome)
+
+    # A first load creates a couple of hundred lines: insert them and their co-handlers in bulk.
+    ResponsibilityRule.objects.bulk_create([rule for rule, _ in new_rules], batch_size=500)
+    through = ResponsibilityRule.co_handlers.through
+    through.objects.bulk_create(
+        [through(responsibilityrule_id=rule.pk, department_id=d.pk) for rule, co in new_rules for d in co],
+        batch_size=500,
+    )
 
 
 # ---------------------------------------------------------------------------- calendar

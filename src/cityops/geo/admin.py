@@ -24,7 +24,8 @@ def _boundary_summary(boundary: dict | None) -> str:
     more = f" … (共 {len(text)} 字符)" if len(text) > _BOUNDARY_PREVIEW_CHARS else ""
     return format_html(
         '<pre style="max-height:20em;overflow:auto;white-space:pre-wrap">{}{}</pre>',
-        text[:_BOUNDARY_PREVIEW_CHARS], more,
+        text[:_BOUNDARY_PREVIEW_CHARS],
+        more,
     )
 
 

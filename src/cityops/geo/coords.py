@@ -101,7 +101,9 @@ def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     return w_lon, w_lat
 
 
-def to_wgs84(lon: float, lat: float, system: CoordSystem | CoordSystemName = CoordSystem.WGS84) -> tuple[float, float]:
+def to_wgs84(
+    lon: float, lat: float, system: CoordSystem | CoordSystemName = CoordSystem.WGS84
+) -> tuple[float, float]:
     """Convert a point given in `system` to WGS-84."""
     if CoordSystem(system) is CoordSystem.GCJ02:
         return gcj02_to_wgs84(lon, lat)

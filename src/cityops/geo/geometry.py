@@ -6,13 +6,14 @@ is accurate to a few parts per million for areas and distances; that spares us p
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import mapping, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from cityops.geo.coords import CoordSystem, CoordSystemName, array_to_wgs84
@@ -46,7 +47,9 @@ class LocalProjection:
 
     def to_metric(self, geom: BaseGeometry) -> BaseGeometry:
         kx, ky, lon0, lat0 = self.kx, self.ky, self.lon0, self.lat0
-        return shapely.transform(geom, lambda c: np.column_stack([(c[:, 0] - lon0) * kx, (c[:, 1] - lat0) * ky]))
+        return shapely.transform(
+            geom, lambda c: np.column_stack([(c[:, 0] - lon0) * kx, (c[:, 1] - lat0) * ky])
+        )
 
     def to_lonlat(self, geom: BaseGeometry) -> BaseGeometry:
         kx, ky, lon0, lat0 = self.kx, self.ky, self.lon0, self.lat0
@@ -84,18 +87,9 @@ def polygonal_part(geom: BaseGeometry) -> BaseGeometry:
 
 def to_geojson(geom: BaseGeometry, decimals: int = STORED_DECIMALS) -> dict[str, Any]:
     """Shapely geometry → GeoJSON geometry dict with rounded coordinates."""
-    return _round_nested(mapping(geom), decimals)
-
-
-def _round_nested(obj: Any, decimals: int) -> Any:
-    # shapely's mapping() returns tuples; GeoJSON/JSONField want lists.
-    if isinstance(obj, dict):
-        return {k: _round_nested(v, decimals) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        if obj and isinstance(obj[0], float | int) and not isinstance(obj[0], bool):
-            return [round(float(v), decimals) for v in obj]
-        return [_round_nested(v, decimals) for v in obj]
-    return obj
+    # GEOS writes the shortest decimal that round-trips, so rounded values stay short.
+    rounded = shapely.transform(geom, lambda c: np.round(c, decimals))
+    return json.loads(shapely.to_geojson(rounded))
 
 
 def from_geojson(geometry: dict[str, Any]) -> BaseGeometry:

@@ -123,8 +123,14 @@ def build_regions(
 ) -> dict[str, Any]:
     """Combine the division code lists into the shipped region list."""
     regions: list[dict[str, Any]] = [
-        {"code": district_code, "name": district_name, "short_name": district_name, "level": "district",
-         "kind": "区", "parent": None},
+        {
+            "code": district_code,
+            "name": district_name,
+            "short_name": district_name,
+            "level": "district",
+            "kind": "区",
+            "parent": None,
+        },
     ]
     with Path(streets_csv).open(encoding="utf-8") as fh:
         streets = [row for row in csv.DictReader(fh) if row["district_adcode"] == district_code]
@@ -132,14 +138,30 @@ def build_regions(
     for row in sorted(streets, key=lambda r: r["town_code"]):
         code, name = row["town_code"], row["town_name"]
         street_codes.add(code)
-        regions.append({"code": code, "name": name, "short_name": name, "level": "street",
-                        "kind": street_kind(code, name), "parent": district_code})
+        regions.append(
+            {
+                "code": code,
+                "name": name,
+                "short_name": name,
+                "level": "street",
+                "kind": street_kind(code, name),
+                "parent": district_code,
+            }
+        )
     with Path(communities_csv).open(encoding="utf-8") as fh:
         communities = [row for row in csv.DictReader(fh) if row["town_code"] in street_codes]
     for row in sorted(communities, key=lambda r: (r["town_code"], r["seq_in_town"])):
         code = row["town_code"] + row["seq_in_town"].zfill(3)
-        regions.append({"code": code, "name": row["name"], "short_name": short_name(row["name"]),
-                        "level": "community", "kind": row["type"], "parent": row["town_code"]})
+        regions.append(
+            {
+                "code": code,
+                "name": row["name"],
+                "short_name": short_name(row["name"]),
+                "level": "community",
+                "kind": row["type"],
+                "parent": row["town_code"],
+            }
+        )
     return {
         "format": FORMAT_VERSION,
         "district_code": district_code,
@@ -162,8 +184,10 @@ def write_reference_files(source_dir: Path, district_code: str, out_dir: Path = 
     outline = next(source_dir.glob(f"{district_code}_*.geojson"))
     feature = build_district_feature(outline, district_code)
     regions = build_regions(
-        district_code, feature["properties"]["name"],
-        source_dir / "chengdong_streets.csv", source_dir / "chengdong_communities.csv",
+        district_code,
+        feature["properties"]["name"],
+        source_dir / "chengdong_streets.csv",
+        source_dir / "chengdong_communities.csv",
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     district_path = out_dir / district_file(district_code).name

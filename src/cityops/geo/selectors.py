@@ -9,7 +9,9 @@ from django.conf import settings
 from cityops.geo.models import Region, RegionLevel, UnitGrid
 
 
-def layer_geojson(level: Literal["district", "street", "community", "grid"], *, parent_code: str | None = None) -> dict[str, Any]:
+def layer_geojson(
+    level: Literal["district", "street", "community", "grid"], *, parent_code: str | None = None
+) -> dict[str, Any]:
     """A FeatureCollection of one layer (optionally only below `parent_code`), WGS-84.
 
     Feature properties: code, name, short_name (regions), parent code, synthetic; features
@@ -20,19 +22,48 @@ def layer_geojson(level: Literal["district", "street", "community", "grid"], *, 
     if level == "grid":
         rows = UnitGrid.objects.filter(code__startswith=prefix).select_related("community").order_by("code")
         for g in rows:
-            features.append({"type": "Feature", "geometry": g.boundary, "properties": {
-                "code": g.code, "name": g.name or g.code, "community": g.community.code,
-                "community_name": g.community.display_name, "synthetic": g.synthetic}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": g.boundary,
+                    "properties": {
+                        "code": g.code,
+                        "name": g.name or g.code,
+                        "community": g.community.code,
+                        "community_name": g.community.display_name,
+                        "synthetic": g.synthetic,
+                    },
+                }
+            )
     else:
-        rows = Region.objects.filter(level=RegionLevel(level), code__startswith=prefix, boundary__isnull=False)
+        rows = Region.objects.filter(
+            level=RegionLevel(level), code__startswith=prefix, boundary__isnull=False
+        )
         for r in rows.select_related("parent").order_by("code"):
-            features.append({"type": "Feature", "geometry": r.boundary, "properties": {
-                "code": r.code, "name": r.name, "short_name": r.display_name,
-                "parent": r.parent.code if r.parent else None, "synthetic": r.synthetic}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": r.boundary,
+                    "properties": {
+                        "code": r.code,
+                        "name": r.name,
+                        "short_name": r.display_name,
+                        "parent": r.parent.code if r.parent else None,
+                        "synthetic": r.synthetic,
+                    },
+                }
+            )
     return {"type": "FeatureCollection", "features": features}
 
 
-def region_choices(level: Literal["street", "community"], *, parent_code: str | None = None) -> list[tuple[str, str]]:
+def region_choices(
+    level: Literal["street", "community"], *, parent_code: str | None = None
+) -> list[tuple[str, str]]:
     """(code, display name) pairs for form pickers."""
-    qs = Region.objects.filter(level=RegionLevel(level), code__startswith=parent_code or settings.CITYOPS_DISTRICT_CODE)
-    return [(code, short or name) for code, name, short in qs.order_by("code").values_list("code", "name", "short_name")]
+    qs = Region.objects.filter(
+        level=RegionLevel(level), code__startswith=parent_code or settings.CITYOPS_DISTRICT_CODE
+    )
+    return [
+        (code, short or name)
+        for code, name, short in qs.order_by("code").values_list("code", "name", "short_name")
+    ]

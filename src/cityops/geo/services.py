@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import shapely
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -39,10 +40,38 @@ LEVEL_LABEL = {"street": "街道/镇", "community": "社区/村", "grid": "单�
 MIN_SHARE_INSIDE_DISTRICT = 0.99
 
 # Property names that carry the code / name in survey files, compared case-insensitively.
-CODE_KEYS = ("code", "adcode", "gb", "xzqdm", "qhdm", "wgbm", "grid_code", "gridcode", "jdbm", "sqbm",
-             "编码", "代码", "区划代码", "网格编码", "街道编码", "社区编码")
-NAME_KEYS = ("name", "mc", "xzqmc", "qhmc", "wgmc", "grid_name", "jdmc", "sqmc",
-             "名称", "网格名称", "街道名称", "社区名称")
+CODE_KEYS = (
+    "code",
+    "adcode",
+    "gb",
+    "xzqdm",
+    "qhdm",
+    "wgbm",
+    "grid_code",
+    "gridcode",
+    "jdbm",
+    "sqbm",
+    "编码",
+    "代码",
+    "区划代码",
+    "网格编码",
+    "街道编码",
+    "社区编码",
+)
+NAME_KEYS = (
+    "name",
+    "mc",
+    "xzqmc",
+    "qhmc",
+    "wgmc",
+    "grid_name",
+    "jdmc",
+    "sqmc",
+    "名称",
+    "网格名称",
+    "街道名称",
+    "社区名称",
+)
 KIND_KEYS = ("kind", "type", "lx", "类型")
 
 # GEOS validity reasons (is_valid_reason) in the words of a GIS clerk.
@@ -114,8 +143,11 @@ def load_reference_regions(code: str | None = None) -> LoadResult:
             "parent_id": by_code[row["parent"]].pk if row["parent"] else None,
         }
         if row["level"] == RegionLevel.DISTRICT and outline is not None:
-            values |= {"boundary": to_geojson(outline, reference.DISTRICT_DECIMALS),
-                       "area_m2": area_m2(outline), "synthetic": False}
+            values |= {
+                "boundary": to_geojson(outline, reference.DISTRICT_DECIMALS),
+                "area_m2": area_m2(outline),
+                "synthetic": False,
+            }
         region = existing.get(row["code"])
         if region is None:
             region = Region.objects.create(code=row["code"], **values)
@@ -168,7 +200,10 @@ def _save_synthetic_boundary(region: Region, geom: BaseGeometry) -> None:
 
 @transaction.atomic
 def generate_demo_partition(
-    code: str | None = None, *, seed: int = synthetic.DEFAULT_SEED, street_codes: Iterable[str] | None = None,
+    code: str | None = None,
+    *,
+    seed: int = synthetic.DEFAULT_SEED,
+    street_codes: Iterable[str] | None = None,
 ) -> DemoResult:
     """Store a synthetic partition of the district into streets, communities and grids.
 
@@ -195,8 +230,12 @@ def generate_demo_partition(
         communities_by_street.setdefault(c.parent_id, []).append(c)
     specs = {
         s.code: synthetic.StreetSpec(
-            code=s.code, name=s.name, kind=s.kind or street_kind(s.code, s.name),
-            communities=tuple(synthetic.RegionSpec(c.code, c.name, c.kind) for c in communities_by_street.get(s.id, [])),
+            code=s.code,
+            name=s.name,
+            kind=s.kind or street_kind(s.code, s.name),
+            communities=tuple(
+                synthetic.RegionSpec(c.code, c.name, c.kind) for c in communities_by_street.get(s.id, [])
+            ),
         )
         for s in streets
     }
@@ -206,7 +245,9 @@ def generate_demo_partition(
         result.skipped.append("已有实测街道边界，未生成合成街道")
         street_geoms = {s.code: shape(s.boundary) for s in streets if s.boundary}
     else:
-        street_geoms = synthetic.partition_streets(district_geom, list(specs.values()), seed=seed, projection=proj)
+        street_geoms = synthetic.partition_streets(
+            district_geom, list(specs.values()), seed=seed, projection=proj
+        )
         for s in streets:
             if wanted is None or s.code in wanted:
                 _save_synthetic_boundary(s, street_geoms[s.code])
@@ -221,16 +262,21 @@ def generate_demo_partition(
             result.skipped.append(f"{s.name} 已有实测社区边界，未生成合成社区")
             community_geoms = {c.code: shape(c.boundary) for c in communities if c.boundary}
         else:
-            community_geoms = synthetic.partition_communities(street_geoms[s.code], specs[s.code], seed=seed,
-                                                              projection=proj)
+            community_geoms = synthetic.partition_communities(
+                street_geoms[s.code], specs[s.code], seed=seed, projection=proj
+            )
             for c in communities:
                 _save_synthetic_boundary(c, community_geoms[c.code])
                 result.communities += 1
         for c in communities:
             if c.code not in community_geoms:
                 continue
-            grids = synthetic.partition_grids(community_geoms[c.code], synthetic.RegionSpec(c.code, c.name, c.kind),
-                                              specs[s.code].kind, projection=proj)
+            grids = synthetic.partition_grids(
+                community_geoms[c.code],
+                synthetic.RegionSpec(c.code, c.name, c.kind),
+                specs[s.code].kind,
+                projection=proj,
+            )
             grid_plans.append((s, c, grids))
 
     _store_synthetic_grids(grid_plans, result)
@@ -239,9 +285,13 @@ def generate_demo_partition(
     return result
 
 
-def _store_synthetic_grids(plans: list[tuple[Region, Region, list[synthetic.SyntheticGrid]]], result: DemoResult) -> None:
+def _store_synthetic_grids(
+    plans: list[tuple[Region, Region, list[synthetic.SyntheticGrid]]], result: DemoResult
+) -> None:
     community_ids = [c.id for _s, c, _g in plans]
-    existing: dict[str, UnitGrid] = {g.code: g for g in UnitGrid.objects.filter(community_id__in=community_ids)}
+    existing: dict[str, UnitGrid] = {
+        g.code: g for g in UnitGrid.objects.filter(community_id__in=community_ids)
+    }
     real_communities = {g.community_id for g in existing.values() if not g.synthetic}
     to_create: list[UnitGrid] = []
     to_update: list[UnitGrid] = []
@@ -256,10 +306,23 @@ def _store_synthetic_grids(plans: list[tuple[Region, Region, list[synthetic.Synt
             boundary = to_geojson(g.geometry)
             row = existing.get(g.code)
             if row is None:
-                to_create.append(UnitGrid(code=g.code, community=community, street=street, boundary=boundary,
-                                          area_m2=round(g.area_m2, 1), synthetic=True))
+                to_create.append(
+                    UnitGrid(
+                        code=g.code,
+                        community=community,
+                        street=street,
+                        boundary=boundary,
+                        area_m2=round(g.area_m2, 1),
+                        synthetic=True,
+                    )
+                )
             elif row.boundary != boundary or row.street_id != street.id or not row.synthetic:
-                row.boundary, row.street, row.area_m2, row.synthetic = boundary, street, round(g.area_m2, 1), True
+                row.boundary, row.street, row.area_m2, row.synthetic = (
+                    boundary,
+                    street,
+                    round(g.area_m2, 1),
+                    True,
+                )
                 row.updated_at = timezone.now()  # bulk_update bypasses auto_now
                 to_update.append(row)
             else:
@@ -268,7 +331,9 @@ def _store_synthetic_grids(plans: list[tuple[Region, Region, list[synthetic.Synt
     if stale:
         UnitGrid.objects.filter(pk__in=stale).delete()
     UnitGrid.objects.bulk_create(to_create, batch_size=500)
-    UnitGrid.objects.bulk_update(to_update, ["boundary", "street", "area_m2", "synthetic", "updated_at"], batch_size=200)
+    UnitGrid.objects.bulk_update(
+        to_update, ["boundary", "street", "area_m2", "synthetic", "updated_at"], batch_size=200
+    )
     result.grids_created += len(to_create)
     result.grids_updated += len(to_update)
     result.grids_deleted += len(stale)
@@ -355,7 +420,8 @@ def _parse_geometry(raw: Any, system: CoordSystem) -> tuple[BaseGeometry | None,
         return None, f"几何图形无法解析 ({exc})"
     if geom.is_empty:
         return None, "几何图形为空"
-    if not ((-180 <= coords[:, 0]) & (coords[:, 0] <= 180) & (-90 <= coords[:, 1]) & (coords[:, 1] <= 90)).all():
+    lon, lat = coords[:, 0], coords[:, 1]
+    if not ((np.abs(lon) <= 180) & (np.abs(lat) <= 90)).all():
         return None, "坐标超出经纬度范围 (应为 WGS-84 或 GCJ-02 经纬度，而非投影坐标)"
     if not geom.is_valid:
         return None, _validity_message(geom)
@@ -367,7 +433,9 @@ def _parse_geometry(raw: Any, system: CoordSystem) -> tuple[BaseGeometry | None,
     return geom, None
 
 
-def _parse_features(data: Mapping[str, Any], level: str, system: CoordSystem, code_prefix: str) -> list[_Feature]:
+def _parse_features(
+    data: Mapping[str, Any], level: str, system: CoordSystem, code_prefix: str
+) -> list[_Feature]:
     if data.get("type") == "FeatureCollection":
         raw_features = data.get("features")
         if not isinstance(raw_features, list):
@@ -427,7 +495,8 @@ def _check_features(features: list[_Feature], district: Region, district_geom: B
 
     codes = [f.code for f in features if f.code]
     parent_codes = {f.code[:9] for f in features if f.level == "community"} | {
-        f.code[:12] for f in features if f.level == "grid"}
+        f.code[:12] for f in features if f.level == "grid"
+    }
     known = {r.code: r for r in Region.objects.filter(code__in=set(codes) | parent_codes)}
     in_file = {f.code: f for f in features if f.code_ok and f.level in ("street", "community")}
 
@@ -448,14 +517,18 @@ def _check_features(features: list[_Feature], district: Region, district_geom: B
         if f.level == "community":
             parent_code = f.code[:9]
             parent = known.get(parent_code)
-            if not ((parent and parent.level == RegionLevel.STREET) or
-                    (parent_code in in_file and in_file[parent_code].level == "street")):
+            if not (
+                (parent and parent.level == RegionLevel.STREET)
+                or (parent_code in in_file and in_file[parent_code].level == "street")
+            ):
                 f.errors.append(f"上级街道/镇 {parent_code} 不存在")
         elif f.level == "grid":
             parent_code = f.code[:12]
             parent = known.get(parent_code)
-            if not ((parent and parent.level == RegionLevel.COMMUNITY) or
-                    (parent_code in in_file and in_file[parent_code].level == "community")):
+            if not (
+                (parent and parent.level == RegionLevel.COMMUNITY)
+                or (parent_code in in_file and in_file[parent_code].level == "community")
+            ):
                 f.errors.append(f"所属社区/村 {parent_code} 不存在")
 
 
@@ -508,16 +581,22 @@ def _write_features(features: list[_Feature], district: Region) -> ImportResult:
     for lvl in ("street", "community"):
         for f in (f for f in features if f.level == lvl):
             parent = regions.get(f.code[:6] if lvl == "street" else f.code[:9]) or Region.objects.get(
-                code=f.code[:6] if lvl == "street" else f.code[:9])
+                code=f.code[:6] if lvl == "street" else f.code[:9]
+            )
             assert f.geometry is not None
             defaults: dict[str, Any] = {
-                "level": lvl, "parent": parent, "boundary": to_geojson(f.geometry),
-                "area_m2": area_m2(f.geometry), "synthetic": False,
+                "level": lvl,
+                "parent": parent,
+                "boundary": to_geojson(f.geometry),
+                "area_m2": area_m2(f.geometry),
+                "synthetic": False,
             }
             if f.name:
                 defaults |= {"name": f.name, "short_name": short_name(f.name)}
             if f.kind or f.name:
-                defaults["kind"] = f.kind or (_community_kind(f.name) if lvl == "community" else street_kind(f.code, f.name))
+                defaults["kind"] = f.kind or (
+                    _community_kind(f.name) if lvl == "community" else street_kind(f.code, f.name)
+                )
             region, created = Region.objects.update_or_create(code=f.code, defaults=defaults)
             regions[f.code] = region
             result.created += created
@@ -529,7 +608,7 @@ def _write_features(features: list[_Feature], district: Region) -> ImportResult:
 
 
 def _community_kind(name: str) -> str:
-    if name.endswith("村民委员会") or name.endswith("村"):
+    if name.endswith(("村民委员会", "村")):
         return "村"
     if "虚拟" in name:
         return "虚拟社区"
@@ -542,8 +621,13 @@ def _clear_synthetic_below(top_level: str, district: Region, result: ImportResul
     try:
         result.synthetic_grids_deleted = synthetic_grids.delete()[1].get(UnitGrid._meta.label, 0)
     except (ProtectedError, RestrictedError) as exc:
-        raise GeoImportError(["合成网格已被业务数据引用，无法由实测网格替换；请先处理引用这些网格的数据"]) from exc
-    levels = {"street": [RegionLevel.STREET, RegionLevel.COMMUNITY], "community": [RegionLevel.COMMUNITY]}.get(top_level, [])
+        raise GeoImportError(
+            ["合成网格已被业务数据引用，无法由实测网格替换；请先处理引用这些网格的数据"]
+        ) from exc
+    levels = {
+        "street": [RegionLevel.STREET, RegionLevel.COMMUNITY],
+        "community": [RegionLevel.COMMUNITY],
+    }.get(top_level, [])
     if levels:
         result.synthetic_boundaries_cleared = Region.objects.filter(
             code__startswith=district.code, level__in=levels, synthetic=True
@@ -558,8 +642,13 @@ def _write_grids(features: list[_Feature], regions: dict[str, Region], result: I
     for f in features:
         assert f.geometry is not None
         community = regions[f.code[:12]]
-        values = {"community": community, "street_id": community.parent_id, "boundary": to_geojson(f.geometry),
-                  "area_m2": round(area_m2(f.geometry), 1), "synthetic": False}
+        values = {
+            "community": community,
+            "street_id": community.parent_id,
+            "boundary": to_geojson(f.geometry),
+            "area_m2": round(area_m2(f.geometry), 1),
+            "synthetic": False,
+        }
         row = existing.get(f.code)
         if row is None:
             to_create.append(UnitGrid(code=f.code, name=f.name, **values))
@@ -572,7 +661,9 @@ def _write_grids(features: list[_Feature], regions: dict[str, Region], result: I
             to_update.append(row)
     UnitGrid.objects.bulk_create(to_create, batch_size=500)
     UnitGrid.objects.bulk_update(
-        to_update, ["name", "community", "street", "boundary", "area_m2", "synthetic", "updated_at"], batch_size=200
+        to_update,
+        ["name", "community", "street", "boundary", "area_m2", "synthetic", "updated_at"],
+        batch_size=200,
     )
     result.created += len(to_create)
     result.updated += len(to_update)

@@ -115,7 +115,10 @@ def _rng(seed: int, code: str) -> np.random.Generator:
 
 
 def partition_streets(
-    district: BaseGeometry, streets: Sequence[StreetSpec], *, seed: int = DEFAULT_SEED,
+    district: BaseGeometry,
+    streets: Sequence[StreetSpec],
+    *,
+    seed: int = DEFAULT_SEED,
     projection: LocalProjection | None = None,
 ) -> dict[str, BaseGeometry]:
     """Split the district outline among the streets; returns code → WGS-84 geometry."""
@@ -134,23 +137,41 @@ def partition_streets(
 
     if built_up:
         # Streets numbered north → south, like a reading of the map.
-        result |= _power_partition(west, built_up, street_weight, _rng(seed, built_up[0].code),
-                                   order=lambda pts: np.argsort(-pts[:, 1], kind="stable"))
+        result |= _power_partition(
+            west,
+            built_up,
+            street_weight,
+            _rng(seed, built_up[0].code),
+            order=lambda pts: np.argsort(-pts[:, 1], kind="stable"),
+        )
     if parks:
         park_share = sum(street_weight(s) for s in parks) / rural_weight
         rest, park_zone = _split_by_x(east, 1.0 - park_share) if towns else (shapely.Polygon(), east)
-        result |= _power_partition(park_zone, parks, street_weight, _rng(seed, parks[0].code),
-                                   order=lambda pts: np.argsort(pts[:, 1], kind="stable"))
+        result |= _power_partition(
+            park_zone,
+            parks,
+            street_weight,
+            _rng(seed, parks[0].code),
+            order=lambda pts: np.argsort(pts[:, 1], kind="stable"),
+        )
         east = rest
     if towns:
         # Towns numbered south → north (乐家湾 lies south of 韵家口 in 城东区).
-        result |= _power_partition(east, towns, street_weight, _rng(seed, towns[0].code),
-                                   order=lambda pts: np.argsort(pts[:, 1], kind="stable"))
+        result |= _power_partition(
+            east,
+            towns,
+            street_weight,
+            _rng(seed, towns[0].code),
+            order=lambda pts: np.argsort(pts[:, 1], kind="stable"),
+        )
     return {code: _finish(geom, proj) for code, geom in result.items()}
 
 
 def partition_communities(
-    street_geom: BaseGeometry, street: StreetSpec, *, seed: int = DEFAULT_SEED,
+    street_geom: BaseGeometry,
+    street: StreetSpec,
+    *,
+    seed: int = DEFAULT_SEED,
     projection: LocalProjection | None = None,
 ) -> dict[str, BaseGeometry]:
     """Split one street (synthetic or real boundary) among its communities."""
@@ -161,14 +182,23 @@ def partition_communities(
     # Urban communities first, villages after, laid out west → east: villages end up on
     # the outskirts, and the numbering runs west → east as grid numbering does.
     ordered = sorted(street.communities, key=lambda c: (c.kind == "村", c.code))
-    pieces = _power_partition(metric, ordered, lambda c: community_weight(c.kind), _rng(seed, street.code),
-                              order=lambda pts: np.argsort(pts[:, 0], kind="stable"))
+    pieces = _power_partition(
+        metric,
+        ordered,
+        lambda c: community_weight(c.kind),
+        _rng(seed, street.code),
+        order=lambda pts: np.argsort(pts[:, 0], kind="stable"),
+    )
     return {code: _finish(geom, proj) for code, geom in pieces.items()}
 
 
 def partition_grids(
-    community_geom: BaseGeometry, community: RegionSpec, street_kind: str, *,
-    projection: LocalProjection | None = None, max_grids: int = MAX_GRIDS_PER_COMMUNITY,
+    community_geom: BaseGeometry,
+    community: RegionSpec,
+    street_kind: str,
+    *,
+    projection: LocalProjection | None = None,
+    max_grids: int = MAX_GRIDS_PER_COMMUNITY,
 ) -> list[SyntheticGrid]:
     """Cut one community (synthetic or real boundary) into at most `max_grids` unit grids."""
     proj = projection or LocalProjection.around(community_geom)
@@ -180,13 +210,22 @@ def partition_grids(
     grids = []
     for seq, i in enumerate(order, start=1):
         geom = _finish(cells[i], proj)
-        grids.append(SyntheticGrid(code=f"{community.code}{seq:02d}", community_code=community.code,
-                                   geometry=geom, area_m2=float(cells[i].area)))
+        grids.append(
+            SyntheticGrid(
+                code=f"{community.code}{seq:02d}",
+                community_code=community.code,
+                geometry=geom,
+                area_m2=float(cells[i].area),
+            )
+        )
     return grids
 
 
 def generate_partition(
-    district: BaseGeometry, streets: Sequence[StreetSpec], *, seed: int = DEFAULT_SEED,
+    district: BaseGeometry,
+    streets: Sequence[StreetSpec],
+    *,
+    seed: int = DEFAULT_SEED,
     only_streets: set[str] | None = None,
 ) -> SyntheticPartition:
     """Streets, communities and grids for the whole district (or only `only_streets`)."""
@@ -241,24 +280,35 @@ def _sample_points(poly: BaseGeometry, n: int, rng: np.random.Generator) -> np.n
     return np.concatenate(found)[:n]
 
 
+def _sq_distances(pts: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    # |p - c|² expanded into a matrix product: no (n, k, 2) temporary.
+    return (pts**2).sum(1)[:, None] - 2.0 * pts @ centres.T + (centres**2).sum(1)[None, :]
+
+
+def _centroids(pts: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    counts = np.bincount(labels, minlength=len(centres))
+    sums = np.column_stack([np.bincount(labels, weights=pts[:, d], minlength=len(centres)) for d in (0, 1)])
+    # An empty cluster keeps its previous centre.
+    return np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
+
+
 def _kmeans(pts: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 20) -> np.ndarray:
     # k-means++ initialisation, then plain Lloyd steps: compact, well spread seeds.
-    seeds = [pts[rng.integers(len(pts))]]
+    centres = pts[[rng.integers(len(pts))]]
     for _ in range(1, k):
-        d2 = ((pts[:, None, :] - np.array(seeds)[None, :, :]) ** 2).sum(-1).min(1)
-        seeds.append(pts[rng.choice(len(pts), p=d2 / d2.sum())])
-    centres = np.array(seeds, dtype=float)
+        d2 = _sq_distances(pts, centres).min(1).clip(min=0)
+        centres = np.vstack([centres, pts[rng.choice(len(pts), p=d2 / d2.sum())]])
+    centres = centres.astype(float)
     for _ in range(iterations):
-        labels = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(-1).argmin(1)
-        for i in range(k):
-            members = pts[labels == i]
-            if len(members):
-                centres[i] = members.mean(0)
+        centres = _centroids(pts, _sq_distances(pts, centres).argmin(1), centres)
     return centres
 
 
 def _power_partition(
-    poly: BaseGeometry, specs: Sequence[T], weight: Callable[[T], float], rng: np.random.Generator,
+    poly: BaseGeometry,
+    specs: Sequence[T],
+    weight: Callable[[T], float],
+    rng: np.random.Generator,
     order: Callable[[np.ndarray], np.ndarray],
 ) -> dict[str, BaseGeometry]:
     """Split `poly` among `specs` with areas ∝ weight, as a power diagram clipped to `poly`.
@@ -271,7 +321,7 @@ def _power_partition(
     if len(specs) == 1 or poly.is_empty:
         return {specs[0].code: poly} if len(specs) == 1 else {s.code: shapely.Polygon() for s in specs}
     k = len(specs)
-    pts = _sample_points(poly, max(3000, 400 * k), rng)
+    pts = _sample_points(poly, max(2000, 300 * k), rng)
     seeds = _kmeans(pts, k, rng)
     seeds = seeds[np.asarray(order(seeds))]
     targets = np.array([weight(s) for s in specs], dtype=float)
@@ -283,25 +333,28 @@ def _power_partition(
 
 
 def _fit_power_weights(
-    pts: np.ndarray, seeds: np.ndarray, targets: np.ndarray, area: float, iterations: int = 120
+    pts: np.ndarray,
+    seeds: np.ndarray,
+    targets: np.ndarray,
+    area: float,
+    iterations: int = 150,
+    tolerance: float = 0.003,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Capacity-constrained power diagram: nudge weights until each cell holds its share of
     sample points, while pulling seeds towards their cell centroids to keep cells compact."""
     seeds = seeds.copy()
     weights = np.zeros(len(seeds))
     n = len(pts)
-    for _ in range(iterations):
-        d2 = ((pts[:, None, :] - seeds[None, :, :]) ** 2).sum(-1) - weights[None, :]
-        labels = d2.argmin(1)
-        share = np.bincount(labels, minlength=len(seeds)) / n
+    for step in range(iterations):
+        labels = (_sq_distances(pts, seeds) - weights[None, :]).argmin(1)
+        error = targets - np.bincount(labels, minlength=len(seeds)) / n
+        if step >= 20 and np.abs(error).max() < tolerance:
+            break
         # Raising a weight by Δ moves the cell's edges out by ~Δ/(2·distance); 0.6·Δshare·area
         # corresponds to about the missing area for round cells.
-        weights += 0.6 * (targets - share) * area
+        weights += 0.6 * error * area
         weights -= weights.mean()
-        for i in range(len(seeds)):
-            members = pts[labels == i]
-            if len(members):
-                seeds[i] = 0.7 * seeds[i] + 0.3 * members.mean(0)
+        seeds = 0.7 * seeds + 0.3 * _centroids(pts, labels, seeds)
     return seeds, weights
 
 
@@ -309,7 +362,12 @@ def _power_cells(poly: BaseGeometry, seeds: np.ndarray, weights: np.ndarray) -> 
     """Convex power cells of the seeds, each clipped from a box enclosing `poly`."""
     minx, miny, maxx, maxy = poly.bounds
     pad = max(maxx - minx, maxy - miny)
-    frame = [(minx - pad, miny - pad), (maxx + pad, miny - pad), (maxx + pad, maxy + pad), (minx - pad, maxy + pad)]
+    frame = [
+        (minx - pad, miny - pad),
+        (maxx + pad, miny - pad),
+        (maxx + pad, maxy + pad),
+        (minx - pad, maxy + pad),
+    ]
     cells = []
     sq = (seeds**2).sum(1)
     for i in range(len(seeds)):
@@ -327,9 +385,7 @@ def _power_cells(poly: BaseGeometry, seeds: np.ndarray, weights: np.ndarray) -> 
     return cells
 
 
-def _clip_halfplane(
-    verts: list[tuple[float, float]], a: np.ndarray, b: float
-) -> list[tuple[float, float]]:
+def _clip_halfplane(verts: list[tuple[float, float]], a: np.ndarray, b: float) -> list[tuple[float, float]]:
     """Sutherland–Hodgman clip of a convex ring by the half-plane a·x <= b."""
     out: list[tuple[float, float]] = []
     n = len(verts)
@@ -346,7 +402,9 @@ def _clip_halfplane(
 
 
 def _shared_length(a: BaseGeometry, others: Sequence[BaseGeometry]) -> np.ndarray:
-    return shapely.length(shapely.intersection(a.boundary, shapely.boundary(np.asarray(others, dtype=object))))
+    return shapely.length(
+        shapely.intersection(a.boundary, shapely.boundary(np.asarray(others, dtype=object)))
+    )
 
 
 def _absorb_fragments(pieces: list[BaseGeometry]) -> list[BaseGeometry]:
@@ -409,7 +467,10 @@ def _merge_slivers(pieces: list[BaseGeometry], min_area: float) -> list[BaseGeom
         bounds = shapely.bounds(np.asarray(alive, dtype=object))
         sb = small.bounds
         near = np.nonzero(
-            (bounds[:, 0] <= sb[2]) & (bounds[:, 2] >= sb[0]) & (bounds[:, 1] <= sb[3]) & (bounds[:, 3] >= sb[1])
+            (bounds[:, 0] <= sb[2])
+            & (bounds[:, 2] >= sb[0])
+            & (bounds[:, 1] <= sb[3])
+            & (bounds[:, 3] >= sb[1])
         )[0]
         shared = _shared_length(small, [alive[j] for j in near]) if len(near) else np.zeros(0)
         if len(shared) and shared.max() > 0:
@@ -439,8 +500,12 @@ def specs_from_reference(regions: Sequence[Mapping[str, object]]) -> list[Street
                 RegionSpec(code=str(r["code"]), name=str(r["name"]), kind=str(r["kind"]))
             )
     return [
-        StreetSpec(code=str(r["code"]), name=str(r["name"]), kind=str(r["kind"]),
-                   communities=tuple(sorted(communities.get(str(r["code"]), []), key=lambda c: c.code)))
+        StreetSpec(
+            code=str(r["code"]),
+            name=str(r["name"]),
+            kind=str(r["kind"]),
+            communities=tuple(sorted(communities.get(str(r["code"]), []), key=lambda c: c.code)),
+        )
         for r in regions
         if r["level"] == "street"
     ]

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from shapely.geometry import shape
+from shapely.ops import polylabel
 
 from cityops.accounts import roles
 from cityops.cases.models import AttachmentKind, Case, Channel
@@ -70,6 +71,21 @@ def _simplified(geoms: list) -> list:
     return [shapely.simplify(g, SIMPLIFY_TOLERANCE_DEG, preserve_topology=True) for g in geoms]
 
 
+def _label_point(geom) -> list[float] | None:
+    """Where a region's name goes: the pole of inaccessibility of its largest part (ECharts `cp`)."""
+    if geom.is_empty:
+        return None
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon"]
+    if not parts:
+        return None
+    largest = max(parts, key=lambda g: g.area)
+    try:
+        point = polylabel(largest, tolerance=SIMPLIFY_TOLERANCE_DEG / 4)
+    except Exception:  # degenerate ring
+        point = largest.representative_point()
+    return [round(point.x, OUTPUT_DECIMALS), round(point.y, OUTPUT_DECIMALS)]
+
+
 def _layer_features(level: str, district_code: str) -> list[dict[str, Any]]:
     rows = list(
         Region.objects.filter(code__startswith=district_code, level=level, boundary__isnull=False)
@@ -87,6 +103,7 @@ def _layer_features(level: str, district_code: str) -> list[dict[str, Any]]:
             "properties": {
                 "code": row["code"], "name": row["name"], "short_name": row["short_name"] or row["name"],
                 "level": row["level"], "parent": row["parent__code"], "synthetic": row["synthetic"],
+                "cp": _label_point(geom),
             },
             "geometry": to_geojson(geom, OUTPUT_DECIMALS),
         })

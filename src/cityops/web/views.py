@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import render
 
 from cityops.accounts.roles import ROLES
@@ -20,4 +21,6 @@ def home(request):
 
 
 def locked_out(request, credentials=None, *args, **kwargs):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "locked_out", "message": "登录失败次数过多，账号已临时锁定，请 15 分钟后再试。", "details": None}, status=429)
     return render(request, "registration/locked_out.html", status=429)

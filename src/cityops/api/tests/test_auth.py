@@ -82,6 +82,19 @@ def test_locked_out_account_gets_a_json_429_not_the_html_page(db):
     assert not ApiToken.objects.exists()
 
 
+def test_a_successful_token_request_clears_earlier_failures(db):
+    user = UserFactory(username="forgetful")
+    client = ApiClient()
+    for _ in range(4):
+        client.post("/auth/token", {"username": "forgetful", "password": "wrong-password"})
+    assert client.post("/auth/token", {"username": "forgetful", "password": PASSWORD}).status_code == 200
+    for _ in range(4):
+        client.post("/auth/token", {"username": "forgetful", "password": "wrong-password"})
+    assert client.post("/auth/token", {"username": "forgetful", "password": PASSWORD}).status_code == 200
+    user.refresh_from_db()
+    assert user.last_login is not None
+
+
 def test_user_who_must_change_the_initial_password_gets_no_token(db):
     UserFactory(username="newbie", must_change_password=True)
     response = ApiClient().post("/auth/token", {"username": "newbie", "password": PASSWORD})

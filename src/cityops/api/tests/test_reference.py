@@ -66,3 +66,8 @@ def test_openapi_docs_are_served(db):
     schema = client.get("/api/openapi.json").json()
     assert "/api/v1/cases/{number}/actions/{action}" in schema["paths"]
     assert "/api/v1/auth/token" in schema["paths"]
+
+
+def test_api_root_points_to_the_docs(db):
+    body = ApiClient().client.get("/api/").json()
+    assert body["docs"] == "/api/docs" and body["openapi"] == "/api/openapi.json"

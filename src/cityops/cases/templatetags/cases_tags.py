@@ -21,6 +21,14 @@ ACTION_CSS = {
 }
 
 
+# Short button labels for crowded queue rows (the form itself shows the full action name).
+SHORT_LABELS = {
+    Action.REJECT: "不予立案", Action.ANSWER: "答复", Action.MERGE: "合并", Action.RESPOND: "反馈",
+    Action.REQUEST_EXTENSION: "延期", Action.RETURN: "退单", Action.APPROVE_EXTENSION: "批准",
+    Action.DENY_EXTENSION: "驳回", Action.RESUME: "恢复", Action.CALLBACK: "回访",
+}
+
+
 @register.simple_tag
 def status_badge(case) -> str:
     css = presenters.STATUS_CSS.get(case.status, "")
@@ -57,7 +65,8 @@ def row_actions(context, case, actions):
     return {
         "case": case,
         "buttons": [
-            {"action": a, "label": a.label, "css": ACTION_CSS.get(a, ""), "quick": is_one_click(case, a)}
+            {"action": a, "label": SHORT_LABELS.get(a, a.label), "title": a.label, "css": ACTION_CSS.get(a, ""),
+             "quick": is_one_click(case, a)}
             for a in actions
         ],
         "next": context.get("next", ""),
@@ -72,3 +81,18 @@ def action_label(action) -> str:
         return Action(action).label
     except ValueError:
         return str(action)
+
+
+@register.filter
+def unit_label(unit) -> str:
+    from cityops.catalog.models import LimitUnit
+
+    return LimitUnit(unit).label if unit in LimitUnit.values else (unit or "")
+
+
+@register.filter
+def dept_label(department) -> str:
+    """A department's short name (or name), or a dash when the case has none."""
+    if department is None:
+        return "—"
+    return department.short_name or department.name

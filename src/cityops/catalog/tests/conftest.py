@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 
 from cityops.catalog import selectors, workcal
 from cityops.catalog.services import LoadReport, load_reference_data
@@ -33,3 +35,24 @@ def streets(db: None) -> dict[str, Region]:
 def reference_data(streets: dict[str, Region]) -> LoadReport:
     """The shipped reference data loaded on top of the district's streets."""
     return load_reference_data()
+
+
+@dataclass(frozen=True)
+class LoadedCatalog:
+    streets: dict[str, Region]
+    report: LoadReport
+
+
+@pytest.fixture(scope="module")
+def loaded_catalog(django_db_setup: None, django_db_blocker) -> Iterator[LoadedCatalog]:
+    """The shipped reference data, loaded once per module inside a transaction that is rolled back.
+
+    Each test's own transaction nests inside it as a savepoint (as with TestCase.setUpTestData),
+    so tests may write freely. Every test in a module that uses this must be fine with the whole
+    catalog present: keep tests that need an empty catalog in other modules.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        streets = create_chengdong_streets()
+        report = load_reference_data()
+        yield LoadedCatalog(streets, report)
+        transaction.set_rollback(True)

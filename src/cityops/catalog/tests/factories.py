@@ -150,6 +150,7 @@ class StreetOfficeFactory(DepartmentFactory):
 class ResponsibilityRuleFactory(DjangoModelFactory):
     class Meta:
         model = ResponsibilityRule
+        skip_postgeneration_save = True
 
     category = factory.SubFactory(LeafCategoryFactory)
     lead = factory.SubFactory(DepartmentFactory)

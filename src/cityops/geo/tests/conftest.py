@@ -73,11 +73,24 @@ def points_in(geom, n: int, seed: int = 7) -> np.ndarray:
     return found[:n]
 
 
+def same_region(a, b, width_m: float = 0.02) -> bool:
+    """a and b cover the same ground up to slivers averaging `width_m` along b's outline
+    (coordinates are stored with 7 decimals, ~1 cm)."""
+    from cityops.geo.geometry import LocalProjection
+
+    proj = LocalProjection.around(b)
+    diff = proj.to_metric(shapely.symmetric_difference(a, b)).area
+    return diff <= width_m * proj.to_metric(b).length
+
+
 def feature(code: str, geom, name: str = "", **props) -> dict:
     from shapely.geometry import mapping
 
-    return {"type": "Feature", "properties": {"code": code, "name": name, **props},
-            "geometry": mapping(geom) if not isinstance(geom, dict) else geom}
+    return {
+        "type": "Feature",
+        "properties": {"code": code, "name": name, **props},
+        "geometry": mapping(geom) if not isinstance(geom, dict) else geom,
+    }
 
 
 def collection(*features: dict) -> dict:

@@ -14,8 +14,14 @@ from cityops.geo.coords import (
 
 # Corners, centre and a few streets of 城东区 (WGS-84).
 DISTRICT_POINTS = [
-    (101.7741, 36.5253), (101.9125, 36.6537), (101.8409, 36.5831), (101.7920, 36.6200),
-    (101.8100, 36.6400), (101.8800, 36.5500), (101.9000, 36.5800), (101.7800, 36.5700),
+    (101.7741, 36.5253),
+    (101.9125, 36.6537),
+    (101.8409, 36.5831),
+    (101.7920, 36.6200),
+    (101.8100, 36.6400),
+    (101.8800, 36.5500),
+    (101.9000, 36.5800),
+    (101.7800, 36.5700),
 ]
 
 
@@ -35,7 +41,9 @@ def test_gcj02_offset_in_xining_is_a_few_hundred_metres():
     assert 100 < shift < 1000
 
 
-@pytest.mark.parametrize(("lon", "lat"), [(2.3522, 48.8566), (-74.006, 40.7128), (151.2093, -33.8688), (139.76, 35.68)])
+@pytest.mark.parametrize(
+    ("lon", "lat"), [(2.3522, 48.8566), (-74.006, 40.7128), (151.2093, -33.8688), (139.76, 35.68)]
+)
 def test_points_outside_china_pass_through_unchanged(lon, lat):
     assert out_of_china(lon, lat)
     assert wgs84_to_gcj02(lon, lat) == (lon, lat)

@@ -36,4 +36,8 @@ def test_with_only_street_boundaries_the_street_is_found(reference_regions, dist
     p = shape(street.boundary).representative_point()
     loc = locate(p.x, p.y)
     assert (loc.street_code, loc.street_name, loc.community_code, loc.grid_code) == (
-        "630102101", "韵家口镇", None, None)
+        "630102101",
+        "韵家口镇",
+        None,
+        None,
+    )

@@ -37,7 +37,9 @@ def test_district_file_converts_back_onto_the_gcj02_source():
 
 @needs_raw
 def test_shipped_region_list_is_reproducible_from_the_sources():
-    built = reference.build_regions("630102", "城东区", RAW / "chengdong_streets.csv", RAW / "chengdong_communities.csv")
+    built = reference.build_regions(
+        "630102", "城东区", RAW / "chengdong_streets.csv", RAW / "chengdong_communities.csv"
+    )
     assert built == reference.reference_regions("630102")
 
 
@@ -58,10 +60,15 @@ def test_region_list_has_district_streets_park_and_sixty_communities():
     assert park["code"] == "630102400001" and park["kind"] == "虚拟社区"
 
 
-@pytest.mark.parametrize(("name", "short"), [
-    ("北关社区居民委员会", "北关社区"), ("林家崖村村民委员会", "林家崖村"), ("韵家口村民委员会", "韵家口村"),
-    ("东川工业园虚拟社区", "东川工业园虚拟社区"),
-])
+@pytest.mark.parametrize(
+    ("name", "short"),
+    [
+        ("北关社区居民委员会", "北关社区"),
+        ("林家崖村村民委员会", "林家崖村"),
+        ("韵家口村民委员会", "韵家口村"),
+        ("东川工业园虚拟社区", "东川工业园虚拟社区"),
+    ],
+)
 def test_short_names_drop_the_committee_suffix(name, short):
     assert reference.short_name(name) == short
 

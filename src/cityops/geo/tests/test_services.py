@@ -12,7 +12,7 @@ from cityops.geo.coords import wgs84_to_gcj02_array
 from cityops.geo.models import Region, UnitGrid
 from cityops.geo.services import GeoImportError, generate_demo_partition, import_layer
 
-from .conftest import collection, feature
+from .conftest import collection, feature, same_region
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 def _snapshot():
     return (
         sorted(Region.objects.values_list("code", "name", "boundary", "synthetic", "updated_at")),
-        sorted(UnitGrid.objects.values_list("code", "community__code", "boundary", "synthetic", "updated_at")),
+        sorted(
+            UnitGrid.objects.values_list("code", "community__code", "boundary", "synthetic", "updated_at")
+        ),
     )
 
 
@@ -28,7 +30,12 @@ def _quadrants(geom):
     """Four pieces of a polygon, for hand-made 'surveyed' grids."""
     minx, miny, maxx, maxy = geom.bounds
     cx, cy = geom.centroid.x, geom.centroid.y
-    boxes = [box(minx, miny, cx, cy), box(cx, miny, maxx, cy), box(minx, cy, cx, maxy), box(cx, cy, maxx, maxy)]
+    boxes = [
+        box(minx, miny, cx, cy),
+        box(cx, miny, maxx, cy),
+        box(minx, cy, cx, maxy),
+        box(cx, cy, maxx, maxy),
+    ]
     return [shapely.intersection(geom, b) for b in boxes]
 
 
@@ -51,7 +58,9 @@ def test_demo_partition_run_twice_changes_nothing(reference_regions):
     assert Region.objects.get(code="630102001").synthetic
 
 
-def test_demo_partition_keeps_real_streets_and_fills_communities_inside_them(reference_regions, district_geom, street_specs):
+def test_demo_partition_keeps_real_streets_and_fills_communities_inside_them(
+    reference_regions, district_geom, street_specs
+):
     surveyed = synthetic.partition_streets(district_geom, street_specs, seed=4242)
     import_layer(collection(*(feature(code, geom) for code, geom in surveyed.items())), "street")
     result = generate_demo_partition(street_codes=["630102001"])
@@ -61,18 +70,19 @@ def test_demo_partition_keeps_real_streets_and_fills_communities_inside_them(ref
     assert result.streets == 0 and any("实测街道" in note for note in result.skipped)
     communities = [shape(c.boundary) for c in street.children.all()]
     assert all(c.synthetic for c in street.children.all())
-    union = shapely.union_all(communities)
-    assert shapely.symmetric_difference(union, shape(street.boundary)).area < 1e-5 * union.area
+    assert same_region(shapely.union_all(communities), shape(street.boundary))
 
 
 def test_demo_partition_leaves_communities_with_real_grids_alone(reference_regions):
     generate_demo_partition(street_codes=["630102001"])
     community = _community_geom("630102001001")
-    import_layer(collection(*(feature(f"6301020010010{i}", g) for i, g in enumerate(_quadrants(community), 1))),
-                 "grid")
+    import_layer(
+        collection(*(feature(f"6301020010010{i}", g) for i, g in enumerate(_quadrants(community), 1))), "grid"
+    )
     generate_demo_partition(street_codes=["630102001"])
-    assert sorted(UnitGrid.objects.filter(community__code="630102001001").values_list("code", "synthetic")) == [
-        (f"6301020010010{i}", False) for i in range(1, 5)]
+    assert sorted(
+        UnitGrid.objects.filter(community__code="630102001001").values_list("code", "synthetic")
+    ) == [(f"6301020010010{i}", False) for i in range(1, 5)]
     assert UnitGrid.objects.filter(community__code="630102001002", synthetic=True).exists()
 
 
@@ -91,19 +101,24 @@ def test_valid_street_import_stores_real_boundaries(reference_regions, full_part
 def test_real_grid_import_replaces_the_synthetic_grids(reference_regions):
     generate_demo_partition(street_codes=["630102001"])
     pieces = _quadrants(_community_geom("630102001002"))
-    data = collection(*(feature(f"6301020010020{i}", g, name=f"慈幼{i}号网格") for i, g in enumerate(pieces, 1)))
+    data = collection(
+        *(feature(f"6301020010020{i}", g, name=f"慈幼{i}号网格") for i, g in enumerate(pieces, 1))
+    )
     result = import_layer(data, "grid")
     assert result.created == 4 and result.synthetic_grids_deleted > 50
     grids = UnitGrid.objects.order_by("code")
     assert [(g.code, g.name, g.synthetic, g.street.code) for g in grids] == [
-        (f"6301020010020{i}", f"慈幼{i}号网格", False, "630102001") for i in range(1, 5)]
+        (f"6301020010020{i}", f"慈幼{i}号网格", False, "630102001") for i in range(1, 5)
+    ]
 
 
 def test_import_accepts_gcj02_files_on_disk(reference_regions, full_partition, tmp_path):
     wgs = full_partition.communities["630102005002"]
     gcj = shapely.transform(wgs, wgs84_to_gcj02_array)
     path = tmp_path / "communities.geojson"
-    path.write_text(json.dumps(collection(feature("630102005002", gcj, 名称="中庄社区居民委员会"))), encoding="utf-8")
+    path.write_text(
+        json.dumps(collection(feature("630102005002", gcj, 名称="中庄社区居民委员会"))), encoding="utf-8"
+    )
     import_layer(path, "community", coord_system="gcj02")
     stored = shape(Region.objects.get(code="630102005002").boundary)
     assert stored.hausdorff_distance(wgs) < 1e-5  # ~1 m
@@ -136,7 +151,10 @@ def test_rejected_import_reports_every_bad_feature_and_writes_nothing(reference_
     good = _quadrants(_community_geom("630102001001"))
     cx, cy = good[0].centroid.x, good[0].centroid.y
     d = 0.001
-    bowtie = {"type": "Polygon", "coordinates": [[[cx, cy], [cx + d, cy + d], [cx + d, cy], [cx, cy + d], [cx, cy]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[cx, cy], [cx + d, cy + d], [cx + d, cy], [cx, cy + d], [cx, cy]]],
+    }
     data = collection(
         feature("63010200100101", good[0]),
         feature("63010200100102", bowtie),
@@ -155,28 +173,44 @@ def test_rejected_import_reports_every_bad_feature_and_writes_nothing(reference_
     assert _snapshot() == before
 
 
-@pytest.mark.parametrize(("level", "code", "expected"), [
-    ("street", "63010200", "编码格式错误: 街道/镇编码应为 9 位数字"),
-    ("street", "630103001", "编码不属于本辖区 (应以 630102 开头)"),
-    ("community", "630102009001", "上级街道/镇 630102009 不存在"),
-    ("grid", "63010200100A01", "编码格式错误: 单元网格编码应为 14 位数字"),
-    ("grid", "63010200109901", "所属社区/村 630102001099 不存在"),
-    ("auto", "6301020010", "编码格式错误: 应为 9 位 (街道/镇)、12 位 (社区/村) 或 14 位 (单元网格) 数字"),
-])
-def test_import_rejects_wrong_codes_and_unknown_parents(reference_regions, district_geom, level, code, expected):
+@pytest.mark.parametrize(
+    ("level", "code", "expected"),
+    [
+        ("street", "63010200", "编码格式错误: 街道/镇编码应为 9 位数字"),
+        ("street", "630103001", "编码不属于本辖区 (应以 630102 开头)"),
+        ("community", "630102009001", "上级街道/镇 630102009 不存在"),
+        ("grid", "63010200100A01", "编码格式错误: 单元网格编码应为 14 位数字"),
+        ("grid", "63010200109901", "所属社区/村 630102001099 不存在"),
+        ("auto", "6301020010", "编码格式错误: 应为 9 位 (街道/镇)、12 位 (社区/村) 或 14 位 (单元网格) 数字"),
+    ],
+)
+def test_import_rejects_wrong_codes_and_unknown_parents(
+    reference_regions, district_geom, level, code, expected
+):
     inside = box(101.83, 36.58, 101.835, 36.585)
     with pytest.raises(GeoImportError) as exc:
         import_layer(collection(feature(code, inside, name="某某")), level)
     assert exc.value.errors == [f"第1个要素 (编码 {code}): {expected}"]
 
 
-@pytest.mark.parametrize(("geometry", "expected"), [
-    ({"type": "LineString", "coordinates": [[101.83, 36.58], [101.84, 36.59]]}, "几何类型 LineString 不支持"),
-    ({"type": "Polygon", "coordinates": [[["a", "b"], [1]]]}, "几何图形无法解析"),
-    ({"type": "Polygon", "coordinates": [[[500000, 4000000], [500100, 4000000], [500100, 4000100], [500000, 4000000]]]},
-     "坐标超出经纬度范围"),
-    (None, "缺少几何图形"),
-])
+@pytest.mark.parametrize(
+    ("geometry", "expected"),
+    [
+        (
+            {"type": "LineString", "coordinates": [[101.83, 36.58], [101.84, 36.59]]},
+            "几何类型 LineString 不支持",
+        ),
+        ({"type": "Polygon", "coordinates": [[["a", "b"], [1]]]}, "几何图形无法解析"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[500000, 4000000], [500100, 4000000], [500100, 4000100], [500000, 4000000]]],
+            },
+            "坐标超出经纬度范围",
+        ),
+        (None, "缺少几何图形"),
+    ],
+)
 def test_import_rejects_unusable_geometry(reference_regions, geometry, expected):
     data = collection({"type": "Feature", "properties": {"CODE": 630102001001}, "geometry": geometry})
     with pytest.raises(GeoImportError) as exc:

@@ -55,7 +55,8 @@ def report(request: HttpRequest) -> HttpResponse:
     else:
         form = CitizenReportForm()
     context = {
-        "form": form, "max_upload_mb": max_upload_bytes() // 1048576,
+        "form": form,
+        "photo_hint": f"可选。最大 {max_upload_bytes() // 1048576} MB，支持 JPEG、PNG、WebP；公开展示前会去除照片中的位置等信息。",
         "photo_lost": request.method == "POST" and bool(request.FILES.get("photo")),
     }
     return render(request, "intake/report.html", context, status=status)

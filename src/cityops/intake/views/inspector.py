@@ -66,7 +66,7 @@ def home(request: HttpRequest) -> HttpResponse:
     else:
         form = InspectorReportForm()
     context = {
-        "form": form, "max_upload_mb": max_upload_bytes() // 1048576,
+        "form": form, "photo_hint": f"最大 {max_upload_bytes() // 1048576} MB。原图保留拍摄位置，作为现场证据。",
         "photo_lost": request.method == "POST" and bool(request.FILES.get("photo")),
         "recent": my_reports(request.user, limit=3), **_tabs(request, "report"),
     }
@@ -120,7 +120,8 @@ def task(request: HttpRequest, number: str) -> HttpResponse:
         for a in case.attachments.filter(kind__in=[AttachmentKind.BEFORE, AttachmentKind.AFTER]).order_by("created_at", "id")
     ]
     context = {
-        "case": case, "form": form, "photos": photos, "max_upload_mb": max_upload_bytes() // 1048576,
+        "case": case, "form": form, "photos": photos,
+        "photo_hint": f"可选。最大 {max_upload_bytes() // 1048576} MB，原图保留拍摄位置，作为核查证据。",
         "photo_lost": request.method == "POST" and bool(request.FILES.get("photo")), **_tabs(request, "tasks"),
     }
     return render(request, "intake/m/task.html", context, status=status)

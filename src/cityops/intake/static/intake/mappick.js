@@ -56,10 +56,19 @@
       var drawn = streets.length ? streets : features;
       drawn = drawn.map(function (f) {
         var p = f.properties || {};
-        return { type: "Feature", geometry: f.geometry, properties: { name: p.short_name || p.name || p.code, code: p.code, synthetic: !!p.synthetic } };
+        var props = { name: p.short_name || p.name || p.code, code: p.code, synthetic: !!p.synthetic };
+        if (p.cp) props.cp = p.cp;
+        return { type: "Feature", geometry: f.geometry, properties: props };
       });
       window.echarts.registerMap(name, { type: "FeatureCollection", features: drawn });
-      registered[name] = { bbox: bboxOf(drawn), synthetic: drawn.some(function (f) { return f.properties.synthetic; }) || !!collection.synthetic };
+      registered[name] = {
+        bbox: bboxOf(drawn),
+        synthetic: drawn.some(function (f) { return f.properties.synthetic; }) || !!collection.synthetic,
+        // Names are drawn by a scatter layer placed at each region's label point, so that
+        // overlapping names can be hidden (geo labels cannot) and reappear when zooming in.
+        labels: drawn.filter(function (f) { return f.properties.cp; })
+          .map(function (f) { return { name: f.properties.name, value: f.properties.cp }; })
+      };
     }
     return name;
   }
@@ -96,6 +105,7 @@
     this.errorEl = root.querySelector('[data-role="error"]');
     this.gpsBtn = root.querySelector('[data-role="gps"]');
     this.syntheticEl = root.querySelector('[data-role="synthetic"]');
+    this.resetBtn = root.querySelector('[data-role="reset"]');
     this.chart = null;
     this.point = null;
     this.locateSeq = 0;
@@ -115,6 +125,11 @@
       if (!("geolocation" in navigator)) this.gpsBtn.disabled = true;
       this.gpsBtn.addEventListener("click", function () { self.useGps(); });
     }
+    if (this.resetBtn) {
+      this.resetBtn.addEventListener("click", function () {
+        if (self.chart) self.chart.setOption({ geo: { center: null, zoom: 1 } });
+      });
+    }
     this.drawMap();
     if (this.root.getAttribute("data-autolocate") === "1" && !this.point && "geolocation" in navigator) {
       this.useGps();
@@ -131,6 +146,7 @@
         var info = registered[name];
         if (self.syntheticEl) self.syntheticEl.hidden = !info.synthetic;
         var midLat = (info.bbox[1] + info.bbox[3]) / 2;
+        self.bbox = info.bbox;
         self.chart = echarts.init(self.mapEl, null, { renderer: "canvas" });
         self.chart.setOption({
           animation: false,
@@ -144,16 +160,34 @@
             layoutCenter: ["50%", "50%"],
             layoutSize: "96%",
             selectedMode: false,
-            label: { show: true, fontSize: 11, color: "#344054", textBorderColor: "#fff", textBorderWidth: 2 },
+            label: { show: !info.labels.length, fontSize: 11, color: "#344054" },
             itemStyle: { areaColor: "#eaf1fb", borderColor: "#6f8fc4", borderWidth: 1 },
-            emphasis: { label: { show: true, color: "#16498f" }, itemStyle: { areaColor: "#d6e4fa" } }
+            emphasis: { label: { show: !info.labels.length }, itemStyle: { areaColor: "#d6e4fa" } }
           },
           series: [{
             type: "scatter",
             coordinateSystem: "geo",
+            symbolSize: 1,
+            itemStyle: { color: "rgba(0,0,0,0)" },
+            silent: true,
+            label: { show: true, position: "inside", formatter: "{b}", fontSize: 11, color: "#344054", textBorderColor: "#fff", textBorderWidth: 2 },
+            labelLayout: { hideOverlap: true },
+            data: info.labels,
+            z: 5
+          }, {
+            type: "scatter",
+            coordinateSystem: "geo",
+            symbol: "circle",
+            symbolSize: 7,
+            itemStyle: { color: "#7f1d1d", borderColor: "#fff", borderWidth: 1.5 },
+            silent: true,
+            z: 11,
+            data: self.point ? [self.point] : []
+          }, {
+            type: "scatter",
+            coordinateSystem: "geo",
             symbol: "pin",
             symbolSize: 36,
-            symbolOffset: [0, "-50%"],
             itemStyle: { color: "#c62828", borderColor: "#fff", borderWidth: 1 },
             silent: true,
             z: 10,
@@ -171,7 +205,7 @@
           if (!c || !isFinite(c[0]) || !isFinite(c[1])) return;
           self.setPoint(c[0], c[1], "map");
         });
-        if (self.point) self.centerOn(self.point, 1);
+        if (self.point) self.centerOn(self.point, 2);
         if ("ResizeObserver" in window) {
           new ResizeObserver(function () { if (self.chart) self.chart.resize(); }).observe(self.mapEl);
         } else {
@@ -185,13 +219,21 @@
   };
 
   Picker.prototype.centerOn = function (point, zoom) {
-    if (!this.chart) return;
+    if (!this.chart || !this.bbox) return;
+    var b = this.bbox;
+    // A point outside the district (a GPS fix elsewhere, a refused pick) would pan the district
+    // out of sight: keep the whole district in view instead; the error says what is wrong.
+    if (point[0] < b[0] || point[0] > b[2] || point[1] < b[1] || point[1] > b[3]) {
+      this.chart.setOption({ geo: { center: null, zoom: 1 } });
+      return;
+    }
     this.chart.setOption({ geo: { center: point, zoom: zoom } });
   };
 
   Picker.prototype.drawMarker = function () {
     if (!this.chart) return;
-    this.chart.setOption({ series: [{ data: this.point ? [this.point] : [] }] });
+    var data = this.point ? [this.point] : [];
+    this.chart.setOption({ series: [{}, { data: data }, { data: data }] });
   };
 
   Picker.prototype.showCoords = function (extra) {
@@ -269,7 +311,7 @@
       if (btn) { btn.disabled = false; btn.classList.remove("is-busy"); }
       var acc = pos.coords.accuracy ? "（精度约 " + Math.round(pos.coords.accuracy) + " 米）" : "";
       self.setPoint(pos.coords.longitude, pos.coords.latitude, "gps", acc);
-      self.centerOn(self.point, 8);
+      self.centerOn(self.point, 4);
     }, function (err) {
       if (btn) { btn.disabled = false; btn.classList.remove("is-busy"); }
       self.locationEl.textContent = "";

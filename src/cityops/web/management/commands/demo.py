@@ -26,5 +26,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("演示账号（用户名 · 姓名 · 角色）："))
         for username, name, role in rows:
             self.stdout.write(f"  {username:<22} {name} · {role}")
+        call_command("demo_cases", stdout=self.stdout)
         hint = "（随机生成，保存在 var/demo_password；设置 CITYOPS_DEMO_PASSWORD 可指定）" if generated else "（来自 CITYOPS_DEMO_PASSWORD）"
         self.stdout.write(f"演示账号密码: {password} {hint}")
