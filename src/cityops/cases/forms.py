@@ -206,6 +206,7 @@ class ActionForm(forms.Form):
     def __init__(self, *args, case: Case | None = None, **kwargs):
         self.case = case
         super().__init__(*args, **kwargs)
+        self.order_fields([name for name in self.fields if name != "note"] + ["note"])  # the action's own fields first
         self.fields["note"].label = self.note_label
         self.fields["note"].required = self.note_required
         if self.note_required:

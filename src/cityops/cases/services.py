@@ -169,7 +169,11 @@ def _region_id(code: str | None) -> int | None:
 
 # ---------------------------------------------------------------- attachments
 
-IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+# MPO is how Pillow names the multi-picture JPEGs that many phone cameras write.
+IMAGE_FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
+}
 
 
 def max_upload_bytes() -> int:
@@ -221,8 +225,9 @@ def attachment_add(*, case: Case, upload, kind: str, actor=None, event: CaseEven
     content_type, ext = IMAGE_FORMATS[image.format]
     gps = _gps_from_exif(image) if keep_gps else None
     public = io.BytesIO()
-    clean = image.convert("RGB") if image.format == "JPEG" and image.mode not in ("RGB", "L") else image
-    clean.save(public, format=image.format)  # re-encoding without exif= drops EXIF and GPS
+    save_format = "JPEG" if image.format == "MPO" else image.format
+    clean = image.convert("RGB") if save_format == "JPEG" and image.mode not in ("RGB", "L") else image
+    clean.save(public, format=save_format)  # re-encoding without exif= drops EXIF and GPS
     original_name = (getattr(upload, "name", "") or "")[-200:]
     attachment = Attachment(
         case=case, event=event, kind=kind, original_name=original_name, content_type=content_type,

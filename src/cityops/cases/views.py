@@ -222,7 +222,6 @@ def desk_operator(request: HttpRequest) -> HttpResponse:
                 _form_errors(form, exc)
                 status = 400
             else:
-                messages.success(request, f"已受理，案件编号 {case.number}。")
                 return redirect(f"{reverse('cases:desk_operator')}?created={case.number}")
         else:
             status = 400
@@ -359,10 +358,11 @@ def desk_department(request: HttpRequest) -> HttpResponse:
     handling = _scoped(user, status=[Status.IN_PROGRESS], **mine)
     tabs = [
         Tab("sign", "待签收", "cases/_queue.html", to_sign.count,
-            lambda: {**_queue(request, to_sign, (Action.SIGN, Action.RETURN)), "empty": "没有待签收的案件。"}),
+            lambda: {**_queue(request, to_sign, (Action.SIGN, Action.RETURN)), "empty": "没有待签收的案件。",
+                     "hide_department": True}),
         Tab("handling", "处置中", "cases/_queue.html", handling.count,
             lambda: {**_queue(request, handling, (Action.RESPOND, Action.REQUEST_EXTENSION, Action.RETURN)),
-                     "empty": "没有处置中的案件。", "show_extension": True}),
+                     "empty": "没有处置中的案件。", "show_extension": True, "hide_department": True}),
         Tab("all", "本部门案件", "cases/_case_list.html", None,
             lambda: _filtered_list(request, hide=("department",), base=mine)),
     ]
@@ -394,11 +394,12 @@ def desk_leader(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, case: Case, forms_by_action: dict | None = None) -> dict[str, Any]:
     user = request.user
     now = timezone.now()
-    actions = available_actions(user, case)
+    # The step that moves the case on comes first (and open); oversight and side actions after it.
+    actions = sorted(available_actions(user, case), key=lambda a: a not in PRIMARY_ACTIONS)
     forms = []
-    for action in actions:
+    for index, action in enumerate(actions):
         form = (forms_by_action or {}).get(action) or ACTION_FORMS[action](case=case, initial=_initial_for(case, action))
-        forms.append({"action": action, "form": form})
+        forms.append({"action": action, "form": form, "open": index == 0 and action in PRIMARY_ACTIONS})
     attachments = list(case.attachments.all())
     center = presenters.is_center_user(user)
     merged = list(case_list(user=user).filter(master=case)[:20])
@@ -407,7 +408,7 @@ def _detail_context(request: HttpRequest, case: Case, forms_by_action: dict | No
         "now": now,
         "sla": presenters.sla_view(case, now),
         "reporter": reporter_view(case, user),
-        "events": presenters.event_views(case_events(case=case)),
+        "events": presenters.event_views(case_events(case=case).prefetch_related("attachments")),
         "action_forms": forms,
         "photos": [
             {"attachment": a, "kind": AttachmentKind(a.kind).label if a.kind in AttachmentKind.values else a.kind}
@@ -466,6 +467,10 @@ def attachment_file(request: HttpRequest, number: str, pk: int) -> FileResponse:
 # ---------------------------------------------------------------- actions
 
 
+PRIMARY_ACTIONS = frozenset({
+    Action.REGISTER, Action.DISPATCH, Action.SIGN, Action.RESPOND, Action.VERIFY, Action.CALLBACK,
+    Action.APPROVE_EXTENSION, Action.RESUME,
+})
 ERROR_STATUS = {Conflict: 409, NotAllowed: 403, CaseNotFound: 404}
 
 

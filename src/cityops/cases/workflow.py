@@ -219,7 +219,7 @@ def _respond(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
         "result": result, "responded_at": now, "extension_pending": False, "extension_request": None,
         **sla.stage_fields(case, Stage.VERIFY, now),
     }
-    return Outcome(Status.RESPONDED, fields, {}, case.department, [notifications.verify_task])
+    return Outcome(Status.RESPONDED, fields, {"result": result}, case.department, [notifications.verify_task])
 
 
 def _verify(case: Case, data: dict[str, Any], now: datetime) -> Outcome:

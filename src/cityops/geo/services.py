@@ -253,6 +253,9 @@ def generate_demo_partition(
                 _save_synthetic_boundary(s, street_geoms[s.code])
                 result.streets += 1
 
+    with_real_grids = set(
+        UnitGrid.objects.filter(street__in=streets, synthetic=False).values_list("community_id", flat=True)
+    )
     grid_plans: list[tuple[Region, Region, list[synthetic.SyntheticGrid]]] = []
     for s in streets:
         if (wanted is not None and s.code not in wanted) or s.code not in street_geoms:
@@ -271,6 +274,9 @@ def generate_demo_partition(
         for c in communities:
             if c.code not in community_geoms:
                 continue
+            if c.id in with_real_grids:
+                result.skipped.append(f"{c.name} 已有实测网格，未生成合成网格")
+                continue
             grids = synthetic.partition_grids(
                 community_geoms[c.code],
                 synthetic.RegionSpec(c.code, c.name, c.kind),
@@ -288,19 +294,14 @@ def generate_demo_partition(
 def _store_synthetic_grids(
     plans: list[tuple[Region, Region, list[synthetic.SyntheticGrid]]], result: DemoResult
 ) -> None:
-    community_ids = [c.id for _s, c, _g in plans]
+    """Write planned grids in bulk: create new codes, update changed rows, delete stale ones."""
     existing: dict[str, UnitGrid] = {
-        g.code: g for g in UnitGrid.objects.filter(community_id__in=community_ids)
+        g.code: g for g in UnitGrid.objects.filter(community_id__in=[c.id for _s, c, _g in plans])
     }
-    real_communities = {g.community_id for g in existing.values() if not g.synthetic}
     to_create: list[UnitGrid] = []
     to_update: list[UnitGrid] = []
     keep: set[str] = set()
     for street, community, grids in plans:
-        if community.id in real_communities:
-            result.skipped.append(f"{community.name} 已有实测网格，未生成合成网格")
-            keep.update(code for code, g in existing.items() if g.community_id == community.id)
-            continue
         for g in grids:
             keep.add(g.code)
             boundary = to_geojson(g.geometry)
@@ -327,7 +328,7 @@ def _store_synthetic_grids(
                 to_update.append(row)
             else:
                 result.grids_unchanged += 1
-    stale = [g.pk for code, g in existing.items() if code not in keep and g.synthetic]
+    stale = [g.pk for code, g in existing.items() if code not in keep]
     if stale:
         UnitGrid.objects.filter(pk__in=stale).delete()
     UnitGrid.objects.bulk_create(to_create, batch_size=500)

@@ -84,3 +84,12 @@ def test_loading_reference_regions_twice_creates_nothing_new(db):
     assert district.boundary["type"] == "MultiPolygon" and not district.synthetic
     assert Region.objects.get(code="630102001001").parent.code == "630102001"
     assert Region.objects.get(code="630102001001").display_name == "北关社区"
+
+
+@needs_raw
+def test_build_reference_command_reproduces_the_shipped_files(tmp_path):
+    from django.core.management import call_command
+
+    call_command("geo_build_reference", "--source", str(RAW), "--out", str(tmp_path), stdout=None)
+    for name in ("district_630102.geojson", "regions_630102.json"):
+        assert (tmp_path / name).read_bytes() == (reference.DATA_DIR / name).read_bytes()

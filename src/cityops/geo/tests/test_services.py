@@ -256,3 +256,14 @@ def test_geo_load_demo_and_import_commands_succeed(db, full_partition, tmp_path)
     call_command("geo_import", str(path), "--level", "street", stdout=out)
     assert "导入完成" in out.getvalue()
     assert not Region.objects.get(code="630102007").synthetic
+
+
+def test_importing_real_streets_clears_synthetic_geometry_below_them(reference_regions, full_partition):
+    generate_demo_partition(street_codes=["630102001", "630102002"])
+    assert UnitGrid.objects.filter(synthetic=True).exists()
+    result = import_layer(collection(feature("630102001", full_partition.streets["630102001"])), "street")
+    assert result.synthetic_grids_deleted > 100 and not UnitGrid.objects.exists()
+    # Both synthetic streets (the imported one is then overwritten) and their 3 + 5 communities.
+    assert result.synthetic_boundaries_cleared == 2 + 8
+    assert Region.objects.get(code="630102002").boundary is None
+    assert not Region.objects.filter(level="community").exclude(boundary=None).exists()
