@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from cityops.accounts import roles
@@ -61,13 +62,15 @@ def demo_accounts_ensure(password: str) -> list[tuple[str, str, str]]:
         accounts.append(DemoAccount(f"dept-{dept.code}", f"{dept.short_name or dept.name} 处置人员", roles.DEPARTMENT, dept.code))
 
     departments = {d.code: d for d in Department.objects.all()}
+    # One hash for every demo account: PBKDF2 is slow by design, and these share one password anyway.
+    hashed = make_password(password)
     rows = []
     for account in accounts:
         user, _ = User.objects.get_or_create(username=account.username)
         user.display_name = account.display_name
         user.department = departments.get(account.department_code) if account.department_code else None
         user.is_active = True
-        user.set_password(password)
+        user.password = hashed
         user.save()
         user_set_roles(user=user, role_codes=[account.role])
         rows.append((account.username, account.display_name, roles.role_label(account.role)))

@@ -216,10 +216,15 @@ def desk_operator(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            from cityops.geo.lookup import GeoLookupError
+
             try:
                 case = case_create(data=form.to_input(), actor=user)
             except CaseError as exc:
                 _form_errors(form, exc)
+                status = 400
+            except GeoLookupError as exc:  # e.g. no district boundary loaded yet
+                form.location_error = f"无法定位：{exc}"
                 status = 400
             else:
                 return redirect(f"{reverse('cases:desk_operator')}?created={case.number}")
