@@ -12,8 +12,13 @@ from config.api import api  # noqa: E402
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("open311/v2/", include("cityops.api.open311_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("cityops.cases.urls")),
+    path("", include("cityops.routing.urls")),
+    path("", include("cityops.analytics.urls")),
+    path("", include("cityops.assessment.urls")),
+    path("", include("cityops.audit.urls")),
     path("", include("cityops.intake.urls")),
     path("", include("cityops.web.urls")),
 ]

@@ -49,9 +49,13 @@ INSTALLED_APPS = [
     "cityops.accounts",
     "cityops.geo",
     "cityops.catalog",
+    "cityops.audit",
     "cityops.cases",
+    "cityops.routing",
     "cityops.api",
     "cityops.intake",
+    "cityops.analytics",
+    "cityops.assessment",
     "cityops.web",
 ]
 

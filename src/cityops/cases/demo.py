@@ -15,7 +15,7 @@ from cityops.cases.models import Case, Channel
 from cityops.cases.services import CaseInput, case_create
 from cityops.cases.states import Action
 from cityops.cases.workflow import case_transition
-from cityops.catalog.models import Category, CaseType
+from cityops.catalog.models import CaseType, Category
 from cityops.catalog.selectors import responsible_department
 from cityops.geo.models import UnitGrid
 

@@ -46,9 +46,13 @@ def _key(event: CaseEvent) -> str:
     return f"event:{event.pk}"
 
 
+def _gist(case: Case) -> str:
+    return (case.title or case.description[:40]).rstrip("。，,.!！?？；; ")
+
+
 def new_task(case: Case, event: CaseEvent) -> None:
     notify(department_members(case.department_id), case, NotificationKind.NEW_TASK,
-           f"新派遣案件 {case.number}：{case.title or case.description[:40]}，请及时签收。", _key(event))
+           f"新派遣案件 {case.number}：{_gist(case)}，请及时签收。", _key(event))
 
 
 def returned(case: Case, event: CaseEvent) -> None:

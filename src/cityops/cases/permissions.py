@@ -6,10 +6,10 @@ contain another department's cases, so a lookup outside scope is a 404, not a 40
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from cityops.accounts import roles
-from cityops.cases.models import Case, CaseEvent
+from cityops.cases.models import Case
 from cityops.cases.states import TRANSITIONS, Action, Transition
 
 
@@ -29,10 +29,9 @@ def cases_visible_to(user, base: QuerySet[Case] | None = None) -> QuerySet[Case]
         return qs
     scope = Q(pk__in=[])
     if user.has_role(roles.DEPARTMENT) and user.department_id:
-        ever_dispatched = CaseEvent.objects.filter(
-            case=OuterRef("pk"), action=Action.DISPATCH, department_id=user.department_id
-        )
-        scope |= Q(department_id=user.department_id) | Q(Exists(ever_dispatched))
+        # Only cases that are the department's now: once returned and re-dispatched, a case
+        # belongs to the next department and leaves the first one's sight.
+        scope |= Q(department_id=user.department_id)
     if user.has_role(roles.INSPECTOR):
         scope |= Q(grid__in=user.grids.all()) | Q(created_by=user)
     if user.has_role(roles.SYSTEM):

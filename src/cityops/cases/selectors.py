@@ -68,7 +68,7 @@ def case_list(*, user, filters: CaseFilters | None = None, now: datetime | None 
         qs = qs.filter(created_at__gte=_as_aware(f.created_from, end=False))
     if f.created_to:
         qs = qs.filter(created_at__lt=_as_aware(f.created_to, end=True))
-    if f.created_from and f.created_to and _as_aware(f.created_from, end=False) > _as_aware(f.created_to, end=True):
+    if f.created_from and f.created_to and _as_aware(f.created_from, end=False) >= _as_aware(f.created_to, end=True):
         errors["created_from"] = "开始日期不能晚于结束日期。"
     if f.overdue is True:
         qs = qs.filter(status__in=OPEN_STATUSES, deadline__lte=now, clock_paused_at__isnull=True)
@@ -117,15 +117,16 @@ def _bigrams(text: str) -> set[str]:
 
 def duplicate_candidates(
     *, lon: float | None, lat: float | None, description: str, exclude_pk: int | None = None,
-    radius_m: float = 300, days: int = 7, limit: int = 5, now: datetime | None = None,
+    radius_m: float = 300, days: int = 7, limit: int = 5, now: datetime | None = None, user=None,
 ) -> list[dict[str, Any]]:
-    """Open cases nearby in space and time with similar text, best first."""
+    """Open cases nearby in space and time with similar text, best first (within `user`'s scope if given)."""
     if lon is None or lat is None:
         return []
     now = now or timezone.now()
     dlat = radius_m / 111_320
     dlon = radius_m / (111_320 * max(0.1, math.cos(math.radians(lat))))
-    qs = Case.objects.filter(
+    base = cases_visible_to(user) if user is not None else Case.objects.all()
+    qs = base.filter(
         status__in=OPEN_STATUSES, created_at__gte=now - timedelta(days=days),
         lon__range=(lon - dlon, lon + dlon), lat__range=(lat - dlat, lat + dlat), master__isnull=True,
     ).select_related("category")

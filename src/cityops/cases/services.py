@@ -24,6 +24,7 @@ from cityops.cases.models import (
     Channel,
     CoordSystem,
 )
+from cityops.cases.signals import case_event_committed
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import CaseType, Category, Stage, Urgency
 
@@ -146,12 +147,13 @@ def case_create(*, data: CaseInput, actor=None, actor_label: str = "", now: date
             raise ValidationFailed("该外部编号的案件已存在。", {"external_id": "duplicate"})
         case.number = next_case_number(now)
         case.save(force_insert=True)
-        CaseEvent.objects.create(
+        event = CaseEvent.objects.create(
             case=case, created_at=now, actor=case.created_by,
             actor_label=actor_label or (str(actor) if case.created_by else Channel(case.channel).label),
             action=Action.CREATE, to_status=Status.NEW,
             payload={"channel": case.channel, "coord_system": data.coord_system},
         )
+        transaction.on_commit(lambda: case_event_committed.send(sender=Case, case=case, event=event))
     return case
 
 

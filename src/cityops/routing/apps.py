@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RoutingConfig(AppConfig):
+    name = "cityops.routing"
+    label = "routing"
+    verbose_name = "智能分拨"
