@@ -1,0 +1,116 @@
+"""The main path through the browser: a citizen reports, the center registers and dispatches,
+the department signs and responds, the dispatcher verifies, the operator calls back, and the
+citizen sees the case closed."""
+
+import time
+
+import pytest
+from shapely.geometry import shape
+
+from cityops.accounts.services import roles_sync
+from cityops.accounts.tests.factories import UserFactory
+from cityops.cases.models import Case
+from cityops.catalog.models import Department
+from cityops.catalog.services import load_reference_data
+from cityops.geo import lookup
+from cityops.geo.models import UnitGrid
+from cityops.geo.services import generate_demo_partition, load_reference_regions
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "Demo-pass-123"
+STREET = "630102001"
+
+
+@pytest.fixture
+def district():
+    load_reference_regions()
+    generate_demo_partition(street_codes=[STREET])
+    load_reference_data()
+    roles_sync()
+    lookup.reset_index()
+    yield
+    lookup.reset_index()
+
+
+def wait_for_status(case: Case, status: str, timeout: float = 10) -> Case:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        case.refresh_from_db()
+        if case.status == status:
+            return case
+        time.sleep(0.1)
+    raise AssertionError(f"case {case.number} stayed {case.status}, expected {status}")
+
+
+def login(browser, base: str, username: str):
+    page = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    return page
+
+
+def act(page, base: str, case: Case, action: str, fill=None):
+    page.goto(f"{base}/cases/{case.number}/")
+    form = page.locator(f"form[data-action={action}]")
+    box = form.locator("xpath=ancestor::details[1]")
+    if box.count() and box.get_attribute("open") is None:
+        box.locator("summary").click()
+    if fill:
+        fill(form)
+    form.locator("button[type=submit]").click()
+
+
+def test_report_to_callback_in_the_browser(browser, live_server, district):
+    base = live_server.url
+    UserFactory(username="operator", role="operator", password=PASSWORD)
+    UserFactory(username="dispatcher", role="dispatcher", password=PASSWORD)
+    UserFactory(username="dept-chengguan", role="department", password=PASSWORD, department=Department.objects.get(code="chengguan"))
+    point = shape(UnitGrid.objects.filter(street__code=STREET).first().boundary).representative_point()
+
+    # A citizen reports on the public page and gets a tracking code.
+    citizen = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    citizen.goto(f"{base}/report/")
+    citizen.fill("textarea[name=description]", "小区东门外暴露垃圾成堆，两天无人清运，气味很大。")
+    citizen.evaluate(
+        "([lon, lat]) => { document.querySelector('input[name=lon]').value = lon; document.querySelector('input[name=lat]').value = lat; }",
+        [round(point.x, 6), round(point.y, 6)],
+    )
+    citizen.fill("input[name=address]", "北关社区东门")
+    citizen.click("button.m-submit")
+    code = citizen.locator("#tracking-code").inner_text().strip()
+    case = Case.objects.get(tracking_code=code)
+    assert case.status == "new" and case.channel == "web" and case.street.code == STREET
+
+    operator = login(browser, base, "operator")
+    act(operator, base, case, "register", lambda f: f.locator("select[name=category]").select_option("E0102"))
+    case = wait_for_status(case, "registered")
+
+    dispatcher = login(browser, base, "dispatcher")
+    act(dispatcher, base, case, "dispatch", lambda f: f.locator("select[name=department]").select_option("chengguan"))
+    case = wait_for_status(case, "dispatched")
+
+    department = login(browser, base, "dept-chengguan")
+    act(department, base, case, "sign")
+    case = wait_for_status(case, "in_progress")
+    act(department, base, case, "respond", lambda f: f.locator("textarea[name=result]").fill("已清运完毕，并增设垃圾桶。"))
+    case = wait_for_status(case, "responded")
+
+    act(dispatcher, base, case, "verify", lambda f: f.locator("input[name=passed][value=true]").check())
+    case = wait_for_status(case, "closed")
+
+    act(operator, base, case, "callback", lambda f: f.locator("input[name=satisfaction][value=satisfied]").check())
+    deadline = time.monotonic() + 10
+    while case.satisfaction != "satisfied" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        case.refresh_from_db()
+    assert case.satisfaction == "satisfied"
+
+    # The citizen follows the case with the code and sees it closed.
+    citizen.goto(f"{base}/track/?code={code}")
+    body = citizen.locator("body").inner_text()
+    assert "已办结" in body and case.number in body
+    actions = list(case.events.values_list("action", flat=True))
+    assert actions == ["create", "register", "dispatch", "sign", "respond", "verify", "callback"]
