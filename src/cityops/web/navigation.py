@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 
 
 @dataclass(frozen=True)
@@ -44,5 +45,6 @@ def nav_for(user) -> list[dict]:
         if item.visible_to(user):
             url = item.url()
             if url:
-                items.append({"label": item.label, "url": url, "description": item.description})
+                # Labels are Chinese msgids: other languages come from the locale files.
+                items.append({"label": gettext(item.label), "url": url, "description": gettext(item.description) if item.description else ""})
     return items
