@@ -90,4 +90,6 @@ for _role in (OPERATOR, DISPATCHER, DEPARTMENT, INSPECTOR, LEADER):
 
 
 def role_label(code: str) -> str:
-    return ROLES[code].label if code in ROLES else code
+    from django.utils.translation import gettext
+
+    return gettext(ROLES[code].label) if code in ROLES else code
