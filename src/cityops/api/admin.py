@@ -1,6 +1,21 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
 
-from cityops.api.models import ApiToken
+from cityops.api import keys, webhooks
+from cityops.api.models import (
+    AddressMapping,
+    AlarmTypeMapping,
+    ApiCallLog,
+    ApiKey,
+    ApiToken,
+    CityCategoryMapping,
+    Device,
+    IntakeRecord,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from cityops.catalog.models import Category, Department
 
 
 @admin.register(ApiToken)
@@ -21,3 +36,250 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = queryset.update(revoked=True)
         self.message_user(request, f"已吊销 {count} 个令牌。")
+
+
+# ---------------------------------------------------------------- API keys
+
+
+class ApiKeyCreateForm(forms.ModelForm):
+    role = forms.ChoiceField(label="服务账号角色", choices=[(c, f"{c} {r.label}") for c, r in keys.roles.ROLES.items()
+                                                        if c in keys.KEY_ROLES], initial="system", required=False)
+    department_code = forms.CharField(label="部门编码", required=False, help_text="部门处置人员角色必填")
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "user"]
+        help_texts = {"user": "绑定已有账号；留空则按下面的角色新建服务账号"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].required = False
+
+    def clean(self):
+        data = super().clean()
+        if data.get("user"):
+            return data
+        role, code = data.get("role"), (data.get("department_code") or "").strip()
+        if not role:
+            raise forms.ValidationError("请选择已有账号，或指定新服务账号的角色。")
+        if code and not Department.objects.filter(code=code, active=True).exists():
+            self.add_error("department_code", f"部门编码不存在或已停用：{code}")
+        if role == keys.roles.DEPARTMENT and not code:
+            self.add_error("department_code", "部门处置人员角色须指定部门。")
+        return data
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are shown once, in the message after they are created; only their digest is stored."""
+
+    list_display = ["name", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["name", "user", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyCreateForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "user", "role", "department_code"]
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead: the call log keeps pointing at the key
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        data = form.cleaned_data
+        try:
+            issued = keys.apikey_issue(
+                name=data["name"], user=data.get("user"), role=data.get("role") or None,
+                department_code=data.get("department_code") or None, created_by=request.user.get_username(),
+            )
+        except keys.KeyIssueError as exc:
+            self.message_user(request, f"未创建：{exc}", messages.ERROR)
+            obj.pk = None
+            return
+        obj.pk = issued.record.pk
+        obj.__dict__.update({k: v for k, v in issued.record.__dict__.items() if not k.startswith("_")})
+        self.message_user(
+            request, f"已创建 API 密钥“{issued.record.name}”，请立即复制保存，此后不再显示：{issued.key}", messages.WARNING,
+        )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.pk is None:
+            from django.http import HttpResponseRedirect
+
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:
+            super().log_addition(request, obj, message)
+
+    @admin.action(description="吊销所选密钥", permissions=["change"])
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"已吊销 {count} 个密钥。")
+
+
+@admin.register(ApiCallLog)
+class ApiCallLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "key_name", "method", "path", "status_code", "duration_ms", "ip"]
+    list_filter = ["key_name", "method", "status_code"]
+    search_fields = ["key_name", "path"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# ---------------------------------------------------------------- mapping tables and devices
+
+
+def _leaf_choices(field):
+    field.queryset = Category.objects.filter(active=True, children__isnull=True).order_by("system", "code")
+    return field
+
+
+@admin.register(CityCategoryMapping)
+class CityCategoryMappingAdmin(admin.ModelAdmin):
+    list_display = ["city_text", "category", "active", "seen_count", "last_seen_at", "note"]
+    list_filter = ["active", ("category", admin.EmptyFieldListFilter)]
+    search_fields = ["city_text", "category__code", "category__name"]
+    autocomplete_fields = []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return _leaf_choices(field) if db_field.name == "category" else field
+
+
+@admin.register(AddressMapping)
+class AddressMappingAdmin(admin.ModelAdmin):
+    list_display = ["pattern", "lon", "lat", "region", "active", "note"]
+    list_filter = ["active"]
+    search_fields = ["pattern", "note"]
+    raw_id_fields = ["region"]
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "lon", "lat", "address", "active", "verified"]
+    list_filter = ["kind", "active", "verified"]
+    search_fields = ["code", "name", "address"]
+
+
+@admin.register(AlarmTypeMapping)
+class AlarmTypeMappingAdmin(admin.ModelAdmin):
+    list_display = ["event_type", "label", "category", "urgent", "active", "seen_count"]
+    list_filter = ["active", "urgent", ("category", admin.EmptyFieldListFilter)]
+    search_fields = ["event_type", "label"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return _leaf_choices(field) if db_field.name == "category" else field
+
+
+@admin.register(IntakeRecord)
+class IntakeRecordAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "case", "channel", "source", "original_category", "category_mapped", "location_source",
+                    "device_code", "repeat_count"]
+    list_filter = ["channel", "category_mapped", "location_source"]
+    search_fields = ["case__number", "original_category", "original_address", "device_code"]
+    readonly_fields = [f.name for f in IntakeRecord._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(label="推送地址", max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        label="订阅事件", widget=forms.CheckboxSelectMultiple,
+        choices=[("*", "全部事件")] + [(k, f"{k}（{v}）") for k, v in webhooks.EVENT_TYPES.items()],
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["name", "account", "url", "events", "active"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError("推送地址须为 http 或 https。")
+        return url
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ["name", "account", "url", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "url", "account__username"]
+    readonly_fields = ["secret_hint", "created_at"]
+    actions = ["rotate_secret"]
+
+    @admin.display(description="签名密钥")
+    def secret_hint(self, obj):
+        return f"{obj.secret[:4]}…（创建或更换时显示一次）" if obj and obj.secret else "保存后生成"
+
+    def save_model(self, request, obj, form, change):
+        created = not obj.secret
+        if created:
+            obj.secret = webhooks.new_secret()
+        super().save_model(request, obj, form, change)
+        if created:
+            self.message_user(request, f"签名密钥（请立即复制给对方系统，此后不再完整显示）：{obj.secret}", messages.WARNING)
+
+    @admin.action(description="更换签名密钥", permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        for subscription in queryset:
+            subscription.secret = webhooks.new_secret()
+            subscription.save(update_fields=["secret"])
+            self.message_user(request, f"{subscription.name} 的新签名密钥：{subscription.secret}", messages.WARNING)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: status, attempts, the last response. Re-send puts a delivery back in the queue."""
+
+    list_display = ["created_at", "subscription", "event_type", "status", "attempts", "last_status_code", "last_error",
+                    "next_attempt_at", "delivered_at"]
+    list_filter = ["status", "event_type", "subscription"]
+    search_fields = ["case_event__case__number"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["resend"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="重新推送所选记录", permissions=["change"])
+    def resend(self, request, queryset):
+        deliveries = list(queryset.select_related("subscription"))
+        webhooks.webhook_resend(deliveries=deliveries)
+        sent = sum(1 for d in WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).select_related("subscription")
+                   if webhooks.deliver(d))
+        self.message_user(request, f"已重新推送 {len(deliveries)} 条，其中 {sent} 条送达；未送达的将按退避策略重试。")

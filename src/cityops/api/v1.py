@@ -15,8 +15,9 @@ from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
 from ninja.renderers import JSONRenderer
 
-from cityops.api import auth, cases, reference
+from cityops.api import alarms, auth, cases, ingest, reference
 from cityops.api.errors import error_body, install_exception_handlers
+from cityops.api.keys import api_key_auth, with_call_log
 
 
 class Renderer(JSONRenderer):
@@ -64,7 +65,7 @@ class CityOpsAPI(NinjaAPI):
                 # ninja's root raises an HTML 404; it must keep its name (OpenAPI reverses it).
                 pattern.callback = api_index
             elif hasattr(pattern, "callback"):
-                pattern.callback = _json_405(pattern.callback)
+                pattern.callback = with_call_log(_json_405(pattern.callback))
         # Anything else under /api/ is an unknown endpoint: answer 404 in JSON, not Django's HTML page.
         urls.append(re_path(r"^.*$", unknown_route, name="unknown"))
         return urls
@@ -75,11 +76,12 @@ api = CityOpsAPI(
     version="1",
     description=(
         "案件受理、派遣、处置、核查、回访的接口。先用 `POST /api/v1/auth/token` 换取令牌，"
-        "再在请求头加 `Authorization: Bearer <token>`。错误一律返回 "
+        "再在请求头加 `Authorization: Bearer <token>`；外部系统也可用 API 密钥：请求头 `X-API-Key: cok_…`"
+        "（由管理员用 `cityops apikey create` 签发）。错误一律返回 "
         '`{"code", "message", "details"}`。'
     ),
     urls_namespace="api-v1",
-    auth=auth.bearer,
+    auth=[api_key_auth, auth.bearer],
     renderer=Renderer(),
     docs=Swagger(settings={"persistAuthorization": True}),
 )
@@ -88,3 +90,9 @@ install_exception_handlers(api)
 api.add_router("/v1/auth", auth.router)
 api.add_router("/v1/cases", cases.router)
 api.add_router("/v1", reference.router)
+api.add_router("/v1/intake", ingest.router)
+api.add_router("/v1/intake", alarms.router)
+api.add_router("/v1/stats/assessment", "cityops.api.assessment.router")
+api.add_router("/v1/stats", "cityops.api.stats.router")
+api.add_router("/v1/exports", "cityops.api.exports.router")
+api.add_router("/v1/routing", "cityops.api.routing.router")

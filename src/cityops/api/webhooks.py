@@ -1,0 +1,365 @@
+"""Webhooks: signed case events pushed to other systems, through a transactional outbox.
+
+The outbox is the case history itself: every state change appends its CaseEvent in the
+same transaction, so an event cannot be committed without being recorded. Deliveries
+(`WebhookDelivery`, one per subscription and event) are created two ways, both idempotent
+on (subscription, event):
+
+* right after commit, from the `case_event_committed` signal (the fast path);
+* by `webhook_sweep()`, which re-reads the recent history and adds what is missing:
+  events whose process died between commit and signal, and events that send no signal
+  (the SLA scan's 超期). Nothing is lost while the worker or Redis is down.
+
+`deliver_due_webhooks()` is the periodic task: it sweeps, then POSTs every due delivery,
+retrying failures with exponential backoff. Each body is signed:
+
+    X-CityOps-Timestamp: <unix seconds>
+    X-CityOps-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>
+
+Receivers recompute the HMAC over the raw body and reject old timestamps (replays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from cityops.api.models import DeliveryStatus, WebhookCursor, WebhookDelivery, WebhookSubscription
+from cityops.cases.models import Case, CaseEvent
+from cityops.cases.permissions import cases_visible_to
+from cityops.cases.selectors import reporter_view
+from cityops.cases.states import Action, Status
+
+log = logging.getLogger("cityops.api.webhooks")
+
+# Event type → the case actions that produce it. "case.closed" is any event that closes a case.
+EVENT_TYPES: dict[str, str] = {
+    "case.created": "新案件",
+    "case.registered": "立案",
+    "case.rejected": "不予立案",
+    "case.dispatched": "派遣",
+    "case.signed": "签收",
+    "case.returned": "退单",
+    "case.extension": "延期申请及审批",
+    "case.suspended": "挂账/恢复",
+    "case.responded": "处置反馈",
+    "case.verified": "核查",
+    "case.closed": "结案",
+    "case.callback": "回访",
+    "case.supervised": "督办/催办",
+    "case.warning": "即将超期",
+    "case.overdue": "已超期",
+}
+ACTION_EVENT: dict[str, str] = {
+    Action.CREATE: "case.created", Action.REGISTER: "case.registered", Action.REJECT: "case.rejected",
+    Action.ANSWER: "case.closed", Action.MERGE: "case.closed", Action.DISPATCH: "case.dispatched",
+    Action.SIGN: "case.signed", Action.RETURN: "case.returned", Action.REQUEST_EXTENSION: "case.extension",
+    Action.APPROVE_EXTENSION: "case.extension", Action.DENY_EXTENSION: "case.extension",
+    Action.SUSPEND: "case.suspended", Action.RESUME: "case.suspended", Action.RESPOND: "case.responded",
+    Action.VERIFY: "case.verified", Action.CALLBACK: "case.callback", Action.SUPERVISE: "case.supervised",
+    Action.URGE: "case.supervised", Action.SLA_WARNING: "case.warning", Action.SLA_OVERDUE: "case.overdue",
+}
+CLOSING_ACTIONS = frozenset({Action.ANSWER, Action.MERGE, Action.VERIFY})
+
+SIGNATURE_HEADER = "X-CityOps-Signature"
+TIMESTAMP_HEADER = "X-CityOps-Timestamp"
+EVENT_HEADER = "X-CityOps-Event"
+DELIVERY_HEADER = "X-CityOps-Delivery"
+
+SWEEP_OVERLAP = timedelta(minutes=10)  # longer than any transaction between an event's time and its commit
+SWEEP_BATCH = 2000
+CLAIM_LEASE = timedelta(minutes=2)
+BACKOFF_BASE = 30  # seconds: 30 s, 1 min, 2 min, 4 min … capped
+BACKOFF_CAP = 6 * 3600
+RESPONSE_KEEP = 2000
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "CITYOPS_WEBHOOK_MAX_ATTEMPTS", 10))
+
+
+def timeout_seconds() -> float:
+    return float(getattr(settings, "CITYOPS_WEBHOOK_TIMEOUT", 10))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`, after `attempts` failures."""
+    return timedelta(seconds=min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1)))
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify_signature(secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: int = 300,
+                     now: float | None = None) -> bool:
+    """What a receiver does (and what the tests check): right HMAC, recent timestamp."""
+    try:
+        age = abs((now if now is not None else time.time()) - int(timestamp))
+    except (TypeError, ValueError):
+        return False
+    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature or "")
+
+
+# ---------------------------------------------------------------- which events go where
+
+
+def event_types(event: CaseEvent) -> list[str]:
+    """The types an event belongs to, most specific first (a passed verification is also case.closed)."""
+    kinds = [ACTION_EVENT.get(event.action, f"case.{event.action}")]
+    if event.action in CLOSING_ACTIONS and event.to_status == Status.CLOSED and "case.closed" not in kinds:
+        kinds.append("case.closed")
+    return kinds
+
+
+def _wanted(subscription: WebhookSubscription, event: CaseEvent) -> str | None:
+    wanted = set(subscription.events or [])
+    for kind in event_types(event):
+        if "*" in wanted or kind in wanted:
+            return kind
+    return None
+
+
+def _actions_for(subscription: WebhookSubscription) -> list[str] | None:
+    wanted = set(subscription.events or [])
+    if "*" in wanted:
+        return None
+    actions = [a for a, kind in ACTION_EVENT.items() if kind in wanted]
+    if "case.closed" in wanted:
+        actions += list(CLOSING_ACTIONS)
+    return sorted(set(actions))
+
+
+def _payload(delivery_id: uuid.UUID, kind: str, event: CaseEvent, case: Case, account) -> dict[str, Any]:
+    reporter = reporter_view(case, account)
+
+    def code_name(obj):
+        return {"code": obj.code, "name": obj.name} if obj is not None else None
+
+    def when(value: datetime | None):
+        return timezone.localtime(value).isoformat() if value else None
+
+    return {
+        "id": str(delivery_id),
+        "type": kind,
+        "created_at": when(event.created_at),
+        "event": {
+            "action": event.action, "from_status": event.from_status, "to_status": event.to_status,
+            "department": event.department.code if event.department_id else None, "note": event.note,
+            "actor": event.actor_label, "created_at": when(event.created_at),
+        },
+        "case": {
+            "number": case.number, "status": case.status, "channel": case.channel, "external_id": case.external_id,
+            "case_type": case.case_type, "category": code_name(case.category), "urgency": case.urgency,
+            "title": case.title, "description": case.description, "address": case.address,
+            "lon": case.lon, "lat": case.lat, "street": code_name(case.street), "community": code_name(case.community),
+            "grid": case.grid.code if case.grid_id else None, "department": code_name(case.department),
+            "deadline": when(case.deadline), "handle_deadline": when(case.handle_deadline),
+            "result": case.result, "satisfaction": case.satisfaction,
+            "reporter_name": reporter["name"], "reporter_phone": reporter["phone"],
+            "created_at": when(case.created_at), "closed_at": when(case.closed_at), "version": case.version,
+        },
+    }
+
+
+def _delivery(subscription: WebhookSubscription, event: CaseEvent, kind: str, case: Case, now: datetime) -> WebhookDelivery:
+    delivery_id = uuid.uuid4()
+    return WebhookDelivery(
+        subscription=subscription, case_event=event, event_type=kind, created_at=now, next_attempt_at=now,
+        payload=_payload(delivery_id, kind, event, case, subscription.account),
+    )
+
+
+def webhook_enqueue(*, event: CaseEvent, case: Case | None = None, now: datetime | None = None) -> int:
+    """Outbox rows of one committed event for every active subscription that wants it and may see the case."""
+    now = now or timezone.now()
+    case = case or event.case
+    rows = []
+    for subscription in WebhookSubscription.objects.filter(active=True).select_related("account"):
+        kind = _wanted(subscription, event)
+        if kind is None or subscription.created_at > event.created_at:
+            continue
+        if not cases_visible_to(subscription.account).filter(pk=case.pk).exists():
+            continue
+        rows.append(_delivery(subscription, event, kind, case, now))
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def on_case_event(sender, case: Case, event: CaseEvent, **kwargs) -> None:
+    """Receiver of `case_event_committed`; the sweep covers anything it misses, so it never raises."""
+    try:
+        webhook_enqueue(event=event, case=case)
+    except Exception:
+        log.exception("webhook enqueue failed for event %s; the sweep will retry", event.pk)
+
+
+def webhook_sweep(*, now: datetime | None = None) -> int:
+    """Add the outbox rows missing for events since the last sweep (minus an overlap). Returns rows added."""
+    now = now or timezone.now()
+    cursor = WebhookCursor.objects.filter(pk=1).first()
+    added = 0
+    complete = True
+    for subscription in WebhookSubscription.objects.filter(active=True).select_related("account"):
+        since = subscription.created_at
+        if cursor is not None:
+            since = max(since, cursor.swept_until - SWEEP_OVERLAP)
+        events = (
+            CaseEvent.objects.filter(created_at__gte=since, created_at__lte=now,
+                                     case__in=cases_visible_to(subscription.account).values("pk"))
+            .exclude(Exists(WebhookDelivery.objects.filter(subscription=subscription, case_event=OuterRef("pk"))))
+            .select_related("case__category", "case__department", "case__street", "case__community", "case__grid",
+                            "department")
+            .order_by("created_at", "id")
+        )
+        actions = _actions_for(subscription)
+        if actions is not None:
+            events = events.filter(action__in=actions)
+        batch = list(events[:SWEEP_BATCH])
+        complete = complete and len(batch) < SWEEP_BATCH
+        rows = []
+        for event in batch:
+            kind = _wanted(subscription, event)
+            if kind is not None:
+                rows.append(_delivery(subscription, event, kind, event.case, now))
+        if rows:
+            WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+            added += len(rows)
+    if complete:  # a truncated sweep keeps its cursor and continues next time
+        WebhookCursor.objects.update_or_create(pk=1, defaults={"swept_until": now})
+    return added
+
+
+# ---------------------------------------------------------------- delivery
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # a redirect is an answer (3xx), not something to follow with the signed body
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+@dataclass
+class Attempt:
+    ok: bool
+    status_code: int | None
+    response: str
+    error: str
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with _opener.open(request, timeout=timeout_seconds()) as response:
+            text = response.read(RESPONSE_KEEP).decode("utf-8", "replace")
+            return Attempt(200 <= response.status < 300, response.status, text, "")
+    except urllib.error.HTTPError as exc:
+        text = exc.read(RESPONSE_KEEP).decode("utf-8", "replace") if exc.fp else ""
+        return Attempt(False, exc.code, text, f"HTTP {exc.code}")
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Attempt(False, None, "", f"{type(exc).__name__}: {reason}"[:300])
+
+
+def deliver(delivery: WebhookDelivery, *, now: datetime | None = None) -> bool:
+    """POST one delivery now and record the outcome (success, retry later, or give up)."""
+    now = now or timezone.now()
+    subscription = delivery.subscription
+    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "CityOps-Webhook/1",
+        EVENT_HEADER: delivery.event_type,
+        DELIVERY_HEADER: str(delivery.payload.get("id", delivery.pk)),
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
+    }
+    result = _post(subscription.url, body, headers)
+    attempts = delivery.attempts + 1
+    fields: dict[str, Any] = {
+        "attempts": attempts, "last_attempt_at": now, "last_status_code": result.status_code,
+        "last_response": result.response[:RESPONSE_KEEP], "last_error": result.error[:300],
+    }
+    if result.ok:
+        fields.update(status=DeliveryStatus.SUCCEEDED, delivered_at=now)
+    elif attempts >= max_attempts():
+        fields.update(status=DeliveryStatus.FAILED)
+        log.warning("webhook %s to %s given up after %s attempts: %s", delivery.pk, subscription.url, attempts, result.error)
+    else:
+        fields.update(status=DeliveryStatus.PENDING, next_attempt_at=now + backoff(attempts))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    for key, value in fields.items():
+        setattr(delivery, key, value)
+    return result.ok
+
+
+def time_budget() -> float:
+    return float(getattr(settings, "CITYOPS_WEBHOOK_RUN_SECONDS", 60))
+
+
+def deliver_due_webhooks(*, now: datetime | None = None, limit: int = 200, sweep: bool = True) -> dict[str, int]:
+    """The periodic task (Celery beat, or the in-process scheduler): sweep the outbox, then
+    deliver what is due. Safe on several workers at once: each delivery is claimed with a
+    conditional UPDATE before it is sent. A run stops after `CITYOPS_WEBHOOK_RUN_SECONDS`,
+    and an endpoint that fails is not tried again within the same run.
+
+    Returns counts: swept (outbox rows added), sent, failed (will retry), given_up."""
+    now = now or timezone.now()
+    started = time.monotonic()
+    run = {"swept": 0, "sent": 0, "failed": 0, "given_up": 0}
+    if sweep:
+        run["swept"] = webhook_sweep(now=now)
+    due = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, subscription__active=True)
+        .select_related("subscription").order_by("next_attempt_at", "id")[:limit]
+    )
+    failing: set[int] = set()
+    for delivery in due:
+        if time.monotonic() - started > time_budget():
+            break
+        if delivery.subscription_id in failing:
+            continue
+        with transaction.atomic():
+            claimed = WebhookDelivery.objects.filter(
+                pk=delivery.pk, status=DeliveryStatus.PENDING, next_attempt_at=delivery.next_attempt_at,
+            ).update(next_attempt_at=now + CLAIM_LEASE)
+        if not claimed:
+            continue  # another worker has it
+        if deliver(delivery, now=now):
+            run["sent"] += 1
+            continue
+        failing.add(delivery.subscription_id)
+        run["given_up" if delivery.status == DeliveryStatus.FAILED else "failed"] += 1
+    return run
+
+
+def webhook_resend(*, deliveries, now: datetime | None = None) -> int:
+    """The admin's manual re-send: put deliveries back in the queue, due now, with fresh attempts."""
+    now = now or timezone.now()
+    return WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
+    )
