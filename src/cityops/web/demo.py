@@ -4,4 +4,5 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("行政区划（城东区街道、社区）", "geo_load"),
     ("分类、部门、权责清单、节假日", "catalog_load"),
     ("演示网格（合成数据）", "geo_demo"),
+    ("绩效目标与考核权重方案", "assessment_load_targets"),
 ]
