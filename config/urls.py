@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.templatetags.static import static as static_url
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from cityops.web.views import favicon
 
 admin.site.site_header = "城运·一网统管 管理后台"
 admin.site.site_title = "城运·一网统管"
@@ -12,7 +12,7 @@ admin.site.index_title = "基础数据与系统配置"
 from config.api import api  # noqa: E402
 
 urlpatterns = [
-    path("favicon.ico", RedirectView.as_view(url=static_url("cityops/favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("open311/v2/", include("cityops.api.open311_urls")),

@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from cityops.accounts.roles import ROLES
 from cityops.web.navigation import nav_for
@@ -24,3 +25,8 @@ def locked_out(request, credentials=None, *args, **kwargs):
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "locked_out", "message": "登录失败次数过多，账号已临时锁定，请 15 分钟后再试。", "details": None}, status=429)
     return render(request, "registration/locked_out.html", status=429)
+
+
+def favicon(request):
+    # Resolved per request: the hashed name exists only after collectstatic in production.
+    return redirect(static("cityops/favicon.svg"), permanent=True)
