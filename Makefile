@@ -17,6 +17,11 @@ run: install
 	$(CITYOPS) demo
 	PORT=$(PORT) $(CITYOPS) serve
 
+# The production stack on this machine: gunicorn + Celery worker + beat against the local
+# PostgreSQL and Redis (DATABASE_URL, REDIS_URL override; see docs/deploy.md).
+run-prod: install
+	PORT=$(PORT) $(VENV)/bin/python -m cityops.ops.run_prod
+
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -56,11 +56,13 @@ INSTALLED_APPS = [
     "cityops.intake",
     "cityops.analytics",
     "cityops.assessment",
+    "cityops.ops",
     "cityops.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cityops.ops.dbfailure.DatabaseUnavailableMiddleware",  # database outage → 503, not 500
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -178,3 +180,34 @@ def require_secret_key(key: str) -> str:
     if not key or len(key) < 50:
         raise ImproperlyConfigured("SECRET_KEY must be set in the environment (50+ random characters).")
     return key
+
+
+# ---------------------------------------------------------------- production mode & scale (issue 7)
+# Celery (config/celery.py): Redis broker, late acknowledgement so a killed worker's task is
+# redelivered (after the visibility timeout) and run again; every task is idempotent.
+CELERY_BROKER_URL = REDIS_URL or "redis://127.0.0.1:6379/0"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message whose worker died unacknowledged goes back to the queue after the visibility
+# timeout (longer than the longest task); abandoned messages are swept every interval × throttle s.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1800")),
+    "unacked_restore_interval": int(os.environ.get("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": int(os.environ.get("CELERY_UNACKED_RESTORE_THROTTLE", "10")),
+    "global_keyprefix": os.environ.get("CELERY_KEY_PREFIX", ""),
+    "socket_timeout": 10,
+    "socket_connect_timeout": 5,
+}
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "cityops")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = int(os.environ.get("CELERY_MAX_MEMORY_PER_CHILD_KB", "400000"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
+# Escalation of overdue cases to the leaders (natural hours past the stage deadline).
+CITYOPS_ESCALATE_AFTER_HOURS = float(os.environ.get("CITYOPS_ESCALATE_AFTER_HOURS", "24"))
+# The tiny insert endpoint the intake benchmark uses as its ceiling; never on in a deployment.
+CITYOPS_BENCHMARK_ENDPOINTS = env_bool("CITYOPS_BENCHMARK_ENDPOINTS", False)

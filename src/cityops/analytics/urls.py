@@ -1,2 +1,9 @@
+from django.urls import path
+
+from cityops.analytics import views
+
 app_name = "analytics"
-urlpatterns: list = []
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("bigscreen/", views.bigscreen, name="bigscreen"),
+]

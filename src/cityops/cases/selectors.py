@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,45 +109,16 @@ def reporter_view(case: Case, user) -> dict[str, str]:
     return {"name": mask_name(case.reporter_name), "phone": mask_phone(case.reporter_phone), "masked": True}
 
 
-def _bigrams(text: str) -> set[str]:
-    text = "".join(ch for ch in text if not ch.isspace())
-    return {text[i : i + 2] for i in range(len(text) - 1)}
-
-
 def duplicate_candidates(
     *, lon: float | None, lat: float | None, description: str, exclude_pk: int | None = None,
     radius_m: float = 300, days: int = 7, limit: int = 5, now: datetime | None = None, user=None,
 ) -> list[dict[str, Any]]:
-    """Open cases nearby in space and time with similar text, best first (within `user`'s scope if given)."""
-    if lon is None or lat is None:
-        return []
-    now = now or timezone.now()
-    dlat = radius_m / 111_320
-    dlon = radius_m / (111_320 * max(0.1, math.cos(math.radians(lat))))
-    base = cases_visible_to(user) if user is not None else Case.objects.all()
-    qs = base.filter(
-        status__in=OPEN_STATUSES, created_at__gte=now - timedelta(days=days),
-        lon__range=(lon - dlon, lon + dlon), lat__range=(lat - dlat, lat + dlat), master__isnull=True,
-    ).select_related("category")
-    if exclude_pk:
-        qs = qs.exclude(pk=exclude_pk)
-    mine = _bigrams(description)
-    ranked = []
-    for other in qs[:500]:
-        distance = _distance_m(lon, lat, other.lon, other.lat)
-        if distance > radius_m:
-            continue
-        theirs = _bigrams(other.description)
-        similarity = len(mine & theirs) / len(mine | theirs) if mine and theirs else 0.0
-        score = 0.6 * similarity + 0.4 * (1 - distance / radius_m)
-        ranked.append({"case": other, "distance_m": round(distance), "similarity": round(similarity, 2), "score": round(score, 3)})
-    ranked.sort(key=lambda r: r["score"], reverse=True)
-    return [r for r in ranked if r["similarity"] >= 0.15 or r["distance_m"] <= 50][:limit]
+    """Open cases nearby in space and time with similar text, best first (within `user`'s scope if given).
 
+    Answered by the routing app's spatial duplicate index (`cityops.routing.duplicates`)."""
+    from cityops.routing.duplicates import candidates
 
-def _distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    rlat1, rlat2 = math.radians(lat1), math.radians(lat2)
-    dphi = rlat2 - rlat1
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(rlat1) * math.cos(rlat2) * math.sin(dlmb / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+    return candidates(
+        lon=lon, lat=lat, text=description, exclude_pk=exclude_pk, radius_m=radius_m, days=days, limit=limit,
+        now=now, user=user,
+    )

@@ -8,8 +8,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -53,16 +52,41 @@ class CaseInput:
 
 
 def next_case_number(now: datetime) -> str:
-    """CD<yyyymmdd>-<nnnn>, counted per local day. Must run inside a transaction."""
+    """CD<yyyymmdd>-<nnnn>, counted per local day.
+
+    Inside a transaction the day's counter row stays locked until that transaction ends.
+    Called outside one (API and web intake), the counter moves in its own short transaction
+    with an asynchronous commit, so concurrent intakes do not queue behind each other's
+    commits on that one row. That is safe: the case's own synchronous commit comes later in
+    the WAL and flushes it. An intake that then fails leaves a gap in the day's numbers, as a
+    sequence would.
+    """
     day = timezone.localtime(now).date()
-    if not CaseNumberCounter.objects.filter(day=day).update(last=F("last") + 1):
-        try:
-            with transaction.atomic():
-                CaseNumberCounter.objects.create(day=day, last=1)
-        except IntegrityError:
-            CaseNumberCounter.objects.filter(day=day).update(last=F("last") + 1)
-    last = CaseNumberCounter.objects.filter(day=day).values_list("last", flat=True).get()
+    if connection.in_atomic_block:
+        return f"{NUMBER_PREFIX}{day:%Y%m%d}-{_bump_counter(day):04d}"
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        last = _bump_counter(day)
     return f"{NUMBER_PREFIX}{day:%Y%m%d}-{last:04d}"
+
+
+def _bump_counter(day) -> int:
+    sql = f'UPDATE {CaseNumberCounter._meta.db_table} SET "last" = "last" + 1 WHERE "day" = %s RETURNING "last"'
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day])
+        row = cursor.fetchone()
+    if row:
+        return row[0]
+    try:
+        with transaction.atomic():
+            CaseNumberCounter.objects.create(day=day, last=1)
+        return 1
+    except IntegrityError:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [day])
+            return cursor.fetchone()[0]
 
 
 def _validate(data: CaseInput) -> dict:
@@ -137,15 +161,17 @@ def case_create(*, data: CaseInput, actor=None, actor_label: str = "", now: date
     if location is not None:
         case.lon, case.lat = location.lon, location.lat
         case.coord_source = data.coord_system
-        case.grid_id = _grid_id(location.grid_code)
-        case.street_id = _region_id(location.street_code)
-        case.community_id = _region_id(location.community_code)
+        case.grid = _grid(location.grid_code)
+        case.street = _region(location.street_code)
+        case.community = _region(location.community_code)
     for key, value in sla.stage_fields(case, Stage.REGISTER, now).items():
         setattr(case, key, value)
+    if case.external_id and Case.objects.filter(channel=case.channel, external_id=case.external_id).exists():
+        raise ValidationFailed("该外部编号的案件已存在。", {"external_id": "duplicate"})
+    # Outside a transaction the number is taken first, in its own short one (see next_case_number).
+    number = None if connection.in_atomic_block else next_case_number(now)
     with transaction.atomic():
-        if case.external_id and Case.objects.filter(channel=case.channel, external_id=case.external_id).exists():
-            raise ValidationFailed("该外部编号的案件已存在。", {"external_id": "duplicate"})
-        case.number = next_case_number(now)
+        case.number = number or next_case_number(now)
         case.save(force_insert=True)
         event = CaseEvent.objects.create(
             case=case, created_at=now, actor=case.created_by,
@@ -157,16 +183,35 @@ def case_create(*, data: CaseInput, actor=None, actor_label: str = "", now: date
     return case
 
 
-def _grid_id(code: str | None) -> int | None:
+# Grid / region rows by code, kept on the geo index the lookup just used: the index is rebuilt
+# (a new object) whenever the geography changes, so an entry never outlives the rows it read.
+# Each case gets its own instance built with `from_db`, so nothing is shared between requests
+# and the boundary stays deferred (loaded only if someone reads it).
+def _geo_object(model, code: str | None):
+    if not code:
+        return None
+    from cityops.geo.lookup import get_index
+
+    rows: dict = get_index().__dict__.setdefault("_case_rows", {})
+    key = (model.__name__, code)
+    if key not in rows:
+        names = [f.attname for f in model._meta.concrete_fields if f.name != "boundary"]
+        row = model.objects.filter(code=code).values_list(*names).first()
+        rows[key] = (names, row) if row is not None else None
+    entry = rows[key]
+    return model.from_db(DEFAULT_DB_ALIAS, *entry) if entry is not None else None
+
+
+def _grid(code: str | None):
     from cityops.geo.models import UnitGrid
 
-    return UnitGrid.objects.filter(code=code).values_list("pk", flat=True).first() if code else None
+    return _geo_object(UnitGrid, code)
 
 
-def _region_id(code: str | None) -> int | None:
+def _region(code: str | None):
     from cityops.geo.models import Region
 
-    return Region.objects.filter(code=code).values_list("pk", flat=True).first() if code else None
+    return _geo_object(Region, code)
 
 
 # ---------------------------------------------------------------- attachments

@@ -154,6 +154,7 @@ def _filtered_list(request: HttpRequest, *, hide: tuple[str, ...] = (), base: di
 def case_list_view(request: HttpRequest) -> HttpResponse:
     ctx = _filtered_list(request)
     ctx["now"] = timezone.now()
+    ctx["export_links"] = True  # Excel / CSV / GeoJSON downloads of the filtered list (intake:case_export)
     if htmx_target(request) == "case-table":
         return render(request, "cases/_table.html", ctx)
     return render(request, "cases/list.html", ctx)
@@ -202,7 +203,18 @@ def _queue(request: HttpRequest, qs: QuerySet[Case], actions: tuple[Action, ...]
         if proposals:
             row["proposal"] = presenters.dispatch_proposal(case)
         rows.append(row)
+    if proposals:
+        routing = _routing_proposals(page.object_list)
+        for row in rows:
+            row["routing"] = routing.get(row["case"].pk)
     return {"page_obj": page, "rows": rows}
+
+
+def _routing_proposals(cases) -> dict[int, Any]:
+    """The smart router's top-3 with confidence and the matrix rule, per case pk (empty without a model)."""
+    from cityops.routing.services import proposals_for
+
+    return proposals_for(list(cases))
 
 
 # --- operator
@@ -260,7 +272,8 @@ def desk_operator(request: HttpRequest) -> HttpResponse:
     response = _render_desk(
         request, page_template="cases/desk_operator.html", title="受理台", tabs=tabs,
         extra={"intake_form": form, "created": created, "duplicates": duplicates,
-               "map_picker": _map_picker_available()},
+               "map_picker": _map_picker_available(),
+               "routing": _routing_proposals([created]).get(created.pk) if created is not None else None},
     )
     response.status_code = status
     return response
@@ -295,7 +308,10 @@ def suggest_categories(request: HttpRequest) -> HttpResponse:
     except Exception:  # an index still being built must not break typing
         logger.exception("category suggestion failed")
         suggestions = []
-    return render(request, "cases/_suggestions.html", {"suggestions": suggestions, "text": text})
+    from cityops.routing.services import text_suggestions
+
+    predictions = text_suggestions(text) if len(text) >= 2 else []
+    return render(request, "cases/_suggestions.html", {"suggestions": suggestions, "text": text, "predictions": predictions})
 
 
 # --- dispatcher

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cityops.intake.views import citizen, inspector, maps
+from cityops.intake.views import citizen, exports, imports, inspector, maps
 
 app_name = "intake"
 
@@ -18,4 +18,10 @@ urlpatterns = [
     path("m/tasks/", inspector.tasks, name="inspector_tasks"),
     path("m/tasks/<str:number>/", inspector.task, name="inspector_task"),
     path("m/mine/", inspector.mine, name="inspector_mine"),
+    # bulk import (operators) and exports of the case list
+    path("import/", imports.import_page, name="import"),
+    path("import/template.<str:fmt>", imports.import_template, name="import_template"),
+    path("import/jobs/<str:job_id>/", imports.import_job, name="import_job"),
+    path("import/jobs/<str:job_id>/errors.csv", imports.import_errors, name="import_errors"),
+    path("export/cases.<str:fmt>", exports.case_export_view, name="case_export"),
 ]

@@ -5,3 +5,6 @@ class RoutingConfig(AppConfig):
     name = "cityops.routing"
     label = "routing"
     verbose_name = "智能分拨"
+
+    def ready(self) -> None:
+        from cityops.routing import receivers  # noqa: F401

@@ -1,0 +1,416 @@
+"""Keeping the rollups current: live increments from case events, a full rebuild, and a repair.
+
+* Live: `on_case_event` receives `cases.signals.case_event_committed` (sent after commit for
+  every create and transition) and applies the change as `n = n + delta` upserts on the day
+  and month rows it touches, plus an upsert or delete of the case's `OpenCase` row. It never
+  raises: a failure is logged and the next repair puts it right.
+* Rebuild (`rollup_rebuild`, `cityops rollup_rebuild`): recompute everything (or everything
+  from a day on) from the cases and their events with GROUP BY queries run inside the database
+  (INSERT … SELECT), so 10 million cases take minutes, not hours.
+* Repair (`rollup_repair`, `cityops rollup_repair`, run periodically): a rebuild of the last
+  few days and of the open-case snapshot. Writes that send no signal (the SLA scan, citizen
+  ratings, bulk imports) are caught here.
+
+Counting rules live in `created_facts` / `event_facts` (live) and `_created_queries` /
+`_event_queries` (rebuild), side by side, and the tests check that both agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, ExtractHour, TruncDate, TruncMonth
+from django.dispatch import receiver
+from django.utils import timezone
+
+from cityops.analytics.models import ALL_STREETS, DISTRICT_DIMS, DailyCount, Dim, MonthlyCount, OpenCase
+from cityops.analytics.periods import day_bounds, month_start
+from cityops.cases.models import Case, CaseEvent
+from cityops.cases.signals import case_event_committed
+from cityops.cases.states import OPEN_STATUSES, Action, Status
+
+logger = logging.getLogger("cityops.analytics")
+
+REPAIR_DAYS = 3
+
+# Keys of Dim.EVENT
+EV_REGISTER = "register"
+EV_DISPATCH = "dispatch"
+EV_CLOSE = "close"
+EV_REJECT = "reject"
+EV_RETURN = "return"
+EV_MISDISPATCH = "misdispatch"
+EV_REWORK = "rework"
+EV_REOPEN = "reopen"
+
+
+def local_day(moment: datetime) -> date:
+    return timezone.localtime(moment).date()
+
+
+# ---------------------------------------------------------------- what counts (live)
+
+
+def created_facts(case: Case) -> list[tuple[str, str]]:
+    """The (dimension, key) pairs a case counts under on its creation day."""
+    return [
+        (Dim.TOTAL, ""),
+        (Dim.STATUS, case.status),
+        (Dim.CHANNEL, case.channel),
+        (Dim.TYPE, case.case_type),
+        (Dim.CATEGORY, str(case.category_id or "")),
+        (Dim.COMMUNITY, str(case.community_id or "")),
+        (Dim.GRID, str(case.grid_id or "")),
+        (Dim.HOUR, str(timezone.localtime(case.created_at).hour)),
+    ]
+
+
+def event_facts(event: CaseEvent) -> list[tuple[str, str]]:
+    """The (dimension, key) pairs an event counts under on the day it happened."""
+    facts: list[tuple[str, str]] = []
+    payload = event.payload or {}
+    if event.action == Action.REGISTER:
+        facts.append((Dim.EVENT, EV_REGISTER))
+    if event.action == Action.DISPATCH:
+        facts.append((Dim.EVENT, EV_DISPATCH))
+    if event.to_status == Status.CLOSED and event.from_status != Status.CLOSED:
+        facts.append((Dim.EVENT, EV_CLOSE))
+    if event.to_status == Status.REJECTED and event.from_status != Status.REJECTED:
+        facts.append((Dim.EVENT, EV_REJECT))
+    if event.action == Action.RETURN:
+        facts.append((Dim.EVENT, EV_RETURN))
+        if payload.get("mis_dispatch") is True:
+            facts.append((Dim.EVENT, EV_MISDISPATCH))
+    if event.action == Action.VERIFY and payload.get("passed") is False:
+        facts.append((Dim.EVENT, EV_REWORK))
+    if event.action == Action.CALLBACK:
+        if payload.get("satisfaction"):
+            facts.append((Dim.SATISFACTION, str(payload["satisfaction"])))
+        if payload.get("reopen") is True:
+            facts.append((Dim.EVENT, EV_REOPEN))
+    return facts
+
+
+# ---------------------------------------------------------------- upserts
+
+
+def _upsert(table: str, period_column: str, rows: Iterable[tuple[date, int, str, str, int]], *, add: bool) -> None:
+    """INSERT … ON CONFLICT DO UPDATE on (dim, period, street_id, key); `add` adds, else replaces.
+
+    Both SQLite (≥ 3.24) and PostgreSQL speak this dialect. Rows are sorted so that two
+    writers lock rows in the same order and cannot deadlock.
+    """
+    rows = sorted(rows)
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    t = qn(table)
+    cols = ", ".join(qn(c) for c in (period_column, "street_id", "dim", "key", "n"))
+    conflict = ", ".join(qn(c) for c in ("dim", period_column, "street_id", "key"))
+    update = f"{t}.{qn('n')} + excluded.{qn('n')}" if add else f"excluded.{qn('n')}"
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), 500):
+            chunk = rows[i : i + 500]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params = [v for row in chunk for v in row]
+            cursor.execute(
+                f"INSERT INTO {t} ({cols}) VALUES {values} ON CONFLICT ({conflict}) DO UPDATE SET {qn('n')} = {update}",
+                params,
+            )
+
+
+def bump(deltas: Iterable[tuple[date, int, str, str, int]]) -> None:
+    """Add `delta` to the day and month rows of each (day, street_id, dim, key, delta)."""
+    daily: Counter = Counter()
+    monthly: Counter = Counter()
+    for day, street_id, dim, key, delta in deltas:
+        dim = str(dim)
+        streets = (street_id, ALL_STREETS) if dim in DISTRICT_DIMS else (street_id,)
+        for sid in streets:
+            daily[(day, sid, dim, key)] += delta
+            monthly[(month_start(day), sid, dim, key)] += delta
+    _upsert(DailyCount._meta.db_table, "day", [(*k, v) for k, v in daily.items() if v], add=True)
+    _upsert(MonthlyCount._meta.db_table, "month", [(*k, v) for k, v in monthly.items() if v], add=True)
+
+
+def open_case_fields(case: Case) -> dict:
+    return {
+        "number": case.number,
+        "status": case.status,
+        "street_id": case.street_id or 0,
+        "community_id": case.community_id or 0,
+        "grid_id": case.grid_id or 0,
+        "category_id": case.category_id or 0,
+        "case_type": case.case_type,
+        "created_at": case.created_at,
+        "deadline": case.deadline,
+        "warn_at": case.warn_at,
+        "paused": case.clock_paused_at is not None,
+        "sla_level": case.sla_level if case.clock_paused_at is not None else "",
+        "lon": case.lon,
+        "lat": case.lat,
+    }
+
+
+def open_case_sync(case: Case) -> None:
+    """Make the case's snapshot row match the case: present while open, gone once closed."""
+    if case.status in OPEN_STATUSES:
+        OpenCase.objects.update_or_create(case_id=case.pk, defaults=open_case_fields(case))
+    else:
+        OpenCase.objects.filter(case_id=case.pk).delete()
+
+
+def apply_event(case: Case, event: CaseEvent) -> None:
+    """Apply one committed case event to the rollups and the open-case snapshot."""
+    street_id = case.street_id or 0
+    deltas: list[tuple[date, int, str, str, int]] = []
+    created_day = local_day(case.created_at)
+    if event.action == Action.CREATE:
+        deltas += [(created_day, street_id, dim, key, 1) for dim, key in created_facts(case)]
+    else:
+        if event.from_status and event.to_status and event.from_status != event.to_status:
+            deltas.append((created_day, street_id, Dim.STATUS, event.from_status, -1))
+            deltas.append((created_day, street_id, Dim.STATUS, event.to_status, 1))
+        # 立案 may (re)classify: move the case between category and type keys.
+        before = OpenCase.objects.filter(case_id=case.pk).values("category_id", "case_type").first()
+        if before:
+            if before["category_id"] != (case.category_id or 0):
+                deltas.append((created_day, street_id, Dim.CATEGORY, str(before["category_id"] or ""), -1))
+                deltas.append((created_day, street_id, Dim.CATEGORY, str(case.category_id or ""), 1))
+            if before["case_type"] and before["case_type"] != case.case_type:
+                deltas.append((created_day, street_id, Dim.TYPE, before["case_type"], -1))
+                deltas.append((created_day, street_id, Dim.TYPE, case.case_type, 1))
+        event_day = local_day(event.created_at)
+        deltas += [(event_day, street_id, dim, key, 1) for dim, key in event_facts(event)]
+    with transaction.atomic():
+        bump(deltas)
+        open_case_sync(case)
+
+
+@receiver(case_event_committed, dispatch_uid="analytics.rollups.on_case_event")
+def on_case_event(sender, case: Case, event: CaseEvent, **kwargs) -> None:
+    try:
+        apply_event(case, event)
+    except Exception:  # the case is committed; never fail its request. The repair fixes the counts.
+        logger.exception("rollup update failed for case %s event %s", getattr(case, "pk", None), getattr(event, "pk", None))
+
+
+# ---------------------------------------------------------------- what counts (rebuild)
+
+
+def _str(expr) -> Cast:
+    return Cast(expr, CharField())
+
+
+def _created_queries(qs: QuerySet[Case]) -> list[tuple[str, QuerySet]]:
+    """One GROUP BY (local day, street, key) query per created-case dimension."""
+    keys = {
+        Dim.TOTAL: Value("", output_field=CharField()),
+        Dim.STATUS: F("status"),
+        Dim.CHANNEL: F("channel"),
+        Dim.TYPE: F("case_type"),
+        Dim.CATEGORY: Coalesce(_str("category_id"), Value("")),
+        Dim.COMMUNITY: Coalesce(_str("community_id"), Value("")),
+        Dim.GRID: Coalesce(_str("grid_id"), Value("")),
+        Dim.HOUR: _str(ExtractHour("created_at")),
+    }
+    out = []
+    for dim, key in keys.items():
+        agg = (
+            qs.order_by()
+            .annotate(rd=TruncDate("created_at"), rs=Coalesce("street_id", 0), rk=key)
+            .values("rd", "rs", "rk")
+            .annotate(rn=Count("pk"))
+        )
+        out.append((dim, agg))
+    return out
+
+
+def _event_queries(qs: QuerySet[CaseEvent]) -> list[tuple[str, QuerySet]]:
+    """One GROUP BY (local day, street, key) query per event key; mirrors `event_facts`."""
+    closed, rejected = Status.CLOSED, Status.REJECTED
+    filters = [
+        (EV_REGISTER, Q(action=Action.REGISTER)),
+        (EV_DISPATCH, Q(action=Action.DISPATCH)),
+        (EV_CLOSE, Q(to_status=closed) & ~Q(from_status=closed)),
+        (EV_REJECT, Q(to_status=rejected) & ~Q(from_status=rejected)),
+        (EV_RETURN, Q(action=Action.RETURN)),
+        (EV_MISDISPATCH, Q(action=Action.RETURN, payload__mis_dispatch=True)),
+        (EV_REWORK, Q(action=Action.VERIFY, payload__passed=False)),
+        (EV_REOPEN, Q(action=Action.CALLBACK, payload__reopen=True)),
+    ]
+    out = []
+    for key, condition in filters:
+        agg = (
+            qs.filter(condition).order_by()
+            .annotate(rd=TruncDate("created_at"), rs=Coalesce("case__street_id", 0), rk=Value(key, output_field=CharField()))
+            .values("rd", "rs", "rk")
+            .annotate(rn=Count("pk"))
+        )
+        out.append((Dim.EVENT, agg))
+    sat = (
+        qs.filter(action=Action.CALLBACK).exclude(payload__satisfaction=None).exclude(payload__satisfaction="").order_by()
+        .annotate(rd=TruncDate("created_at"), rs=Coalesce("case__street_id", 0), rk=KT("payload__satisfaction"))
+        .values("rd", "rs", "rk")
+        .annotate(rn=Count("pk"))
+    )
+    out.append((Dim.SATISFACTION, sat))
+    return out
+
+
+def _insert_select(dim: str, agg: QuerySet) -> int:
+    sql, params = agg.query.sql_with_params()
+    qn = connection.ops.quote_name
+    t = qn(DailyCount._meta.db_table)
+    cols = ", ".join(qn(c) for c in ("day", "street_id", "dim", "key", "n"))
+    conflict = ", ".join(qn(c) for c in ("dim", "day", "street_id", "key"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {t} ({cols}) SELECT sub.rd, sub.rs, %s, sub.rk, sub.rn FROM ({sql}) sub WHERE sub.rn <> 0 "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {qn('n')} = excluded.{qn('n')}",
+            [str(dim), *params],
+        )
+        return cursor.rowcount
+
+
+def _district_rows(since: date | None) -> int:
+    """The district-wide rows (street_id = ALL_STREETS) of DISTRICT_DIMS, summed from the street rows."""
+    qs = DailyCount.objects.filter(dim__in=sorted(DISTRICT_DIMS), street_id__gte=0)
+    if since:
+        qs = qs.filter(day__gte=since)
+    agg = qs.order_by().values("day", "dim", "key").annotate(rn=Sum("n"))
+    sql, params = agg.query.sql_with_params()
+    qn = connection.ops.quote_name
+    t = qn(DailyCount._meta.db_table)
+    cols = ", ".join(qn(c) for c in ("day", "street_id", "dim", "key", "n"))
+    conflict = ", ".join(qn(c) for c in ("dim", "day", "street_id", "key"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {t} ({cols}) SELECT sub.{qn('day')}, %s, sub.{qn('dim')}, sub.{qn('key')}, sub.rn "
+            f"FROM ({sql}) sub WHERE sub.rn <> 0 ON CONFLICT ({conflict}) DO UPDATE SET {qn('n')} = excluded.{qn('n')}",
+            [ALL_STREETS, *params],
+        )
+        return cursor.rowcount
+
+
+def _months_from_days(since: date | None) -> int:
+    first = month_start(since) if since else None
+    qs = DailyCount.objects.all()
+    if first:
+        qs = qs.filter(day__gte=first)
+        MonthlyCount.objects.filter(month__gte=first).delete()
+    else:
+        MonthlyCount.objects.all().delete()
+    agg = (
+        qs.order_by()
+        .annotate(rm=TruncMonth("day", output_field=DailyCount._meta.get_field("day")))
+        .values("rm", "street_id", "dim", "key")
+        .annotate(rn=Sum("n"))
+    )
+    sql, params = agg.query.sql_with_params()
+    qn = connection.ops.quote_name
+    t = qn(MonthlyCount._meta.db_table)
+    cols = ", ".join(qn(c) for c in ("month", "street_id", "dim", "key", "n"))
+    conflict = ", ".join(qn(c) for c in ("dim", "month", "street_id", "key"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {t} ({cols}) SELECT sub.rm, sub.{qn('street_id')}, sub.{qn('dim')}, sub.{qn('key')}, sub.rn "
+            f"FROM ({sql}) sub WHERE sub.rn <> 0 ON CONFLICT ({conflict}) DO UPDATE SET {qn('n')} = excluded.{qn('n')}",
+            params,
+        )
+        return cursor.rowcount
+
+
+def open_cases_rebuild() -> int:
+    """Replace the open-case snapshot with the open cases of the case table."""
+    qs = (
+        Case.objects.filter(status__in=OPEN_STATUSES).order_by()
+        .annotate(
+            o_street=Coalesce("street_id", 0), o_comm=Coalesce("community_id", 0), o_grid=Coalesce("grid_id", 0),
+            o_cat=Coalesce("category_id", 0),
+            o_paused=ExpressionWrapper(Q(clock_paused_at__isnull=False), output_field=BooleanField()),
+        )
+        .values_list("pk", "number", "status", "o_street", "o_comm", "o_grid", "o_cat", "case_type", "created_at",
+                     "deadline", "warn_at", "o_paused", "sla_level", "lon", "lat")
+    )
+    sql, params = qs.query.sql_with_params()
+    qn = connection.ops.quote_name
+    cols = ["case_id", "number", "status", "street_id", "community_id", "grid_id", "category_id", "case_type",
+            "created_at", "deadline", "warn_at", "paused", "sla_level", "lon", "lat"]
+    OpenCase.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(OpenCase._meta.db_table)} ({', '.join(qn(c) for c in cols)}) SELECT * FROM ({sql}) sub "
+            f"WHERE true ON CONFLICT DO NOTHING",
+            params,
+        )
+        # The level is only meaningful while the clock is paused (otherwise it is computed from the deadline).
+        cursor.execute(
+            f"UPDATE {qn(OpenCase._meta.db_table)} SET {qn('sla_level')} = '' WHERE NOT {qn('paused')} AND {qn('sla_level')} <> ''"
+        )
+    return OpenCase.objects.count()
+
+
+@dataclass
+class RebuildResult:
+    since: date | None
+    daily_rows: int
+    monthly_rows: int
+    open_cases: int
+    seconds: float
+
+
+def rollup_rebuild(*, since: date | None = None) -> RebuildResult:
+    """Recompute the rollups from the cases and events (all of them, or from local day `since` on).
+
+    Runs in one transaction, so readers see the old counts until the new ones are complete.
+    """
+    started = time.monotonic()
+    cases = Case.objects.all()
+    events = CaseEvent.objects.all()
+    with transaction.atomic():
+        if since:
+            lo, _ = day_bounds(since, since)
+            cases = cases.filter(created_at__gte=lo)
+            events = events.filter(created_at__gte=lo)
+            DailyCount.objects.filter(day__gte=since).delete()
+        else:
+            DailyCount.objects.all().delete()
+        for dim, agg in [*_created_queries(cases), *_event_queries(events)]:
+            _insert_select(dim, agg)
+        _district_rows(since)
+        _months_from_days(since)
+        open_count = open_cases_rebuild()
+    if connection.vendor == "postgresql" and since is None:
+        with connection.cursor() as cursor:
+            for model in (DailyCount, MonthlyCount, OpenCase):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    daily = DailyCount.objects.filter(day__gte=since).count() if since else DailyCount.objects.count()
+    monthly = MonthlyCount.objects.filter(month__gte=month_start(since)).count() if since else MonthlyCount.objects.count()
+    return RebuildResult(since, daily, monthly, open_count, round(time.monotonic() - started, 2))
+
+
+def rollup_repair(*, days: int = REPAIR_DAYS, today: date | None = None) -> RebuildResult:
+    """Rebuild the last `days` local days and the open-case snapshot (cheap; run it every few minutes).
+
+    Builds everything first when the rollups are empty but cases exist (a new installation).
+    """
+    if rollups_missing():
+        return rollup_rebuild()
+    today = today or timezone.localdate()
+    return rollup_rebuild(since=today - timedelta(days=max(1, days) - 1))
+
+
+def rollups_missing() -> bool:
+    """No rollups yet while cases exist (a new installation), or rollups without the district rows (an upgrade)."""
+    if not DailyCount.objects.exists():
+        return Case.objects.exists()
+    return not DailyCount.objects.filter(street_id=ALL_STREETS).exists()

@@ -1,0 +1,155 @@
+"""Model artifacts: save a trained router as a new version, activate, roll back, load the active one.
+
+The active router is cached in the process together with the identity of its row (pk,
+version, activation time). Each use checks that identity with one indexed query, so an
+activation in another process (admin, `cityops routing activate`) is picked up at the next
+prediction and a rollback never leaves a stale model serving.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+
+import joblib
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from cityops.routing.models import RoutingModel
+from cityops.routing.pipeline import Router
+from cityops.routing.training import TrainResult
+
+
+class ModelNotFound(LookupError):
+    pass
+
+
+def dump_router(router: Router) -> bytes:
+    buffer = io.BytesIO()
+    joblib.dump(router, buffer, compress=3)
+    return buffer.getvalue()
+
+
+def load_router(blob: bytes | memoryview) -> Router:
+    # Artifacts are written only by this module from models trained here (admins and commands);
+    # unpickling is trusted the same way as the code itself.
+    return joblib.load(io.BytesIO(bytes(blob)))
+
+
+def model_save(
+    result: TrainResult, *, source: str = "", actor=None, activate: bool = False, note: str = "",
+) -> RoutingModel:
+    """Store a trained router as the next version (inactive unless `activate`)."""
+    blob = dump_router(result.router)
+    metrics = dict(result.metrics)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                version = (RoutingModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+                model = RoutingModel.objects.create(
+                    version=version, created_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+                    algorithm=result.router.algorithm, source=source[:200], training_size=int(metrics.get("n", 0)),
+                    classes=list(result.router.classes), metrics=metrics, threshold=float(result.threshold),
+                    target_precision=float(result.target_precision), artifact=blob, artifact_size=len(blob), note=note[:200],
+                )
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    if activate:
+        model = model_activate(model.version)
+    return model
+
+
+def model_activate(version: int) -> RoutingModel:
+    """Make `version` the one active model (the previous one stays stored for rollback)."""
+    with transaction.atomic():
+        target = RoutingModel.objects.select_for_update().filter(version=version).defer("artifact").first()
+        if target is None:
+            raise ModelNotFound(f"模型版本 v{version} 不存在。")
+        now = timezone.now()
+        # Deactivate first: the partial unique index allows one active row at any moment.
+        RoutingModel.objects.filter(active=True).exclude(pk=target.pk).update(active=False)
+        RoutingModel.objects.filter(pk=target.pk).update(active=True, activated_at=now)
+    clear_cache()
+    return RoutingModel.objects.defer("artifact").get(pk=target.pk)
+
+
+def model_rollback() -> RoutingModel:
+    """Re-activate the model that was active before the current one."""
+    current = RoutingModel.objects.filter(active=True).defer("artifact").first()
+    previous = (
+        RoutingModel.objects.filter(active=False, activated_at__isnull=False)
+        .exclude(pk=current.pk if current else None)
+        .order_by("-activated_at", "-version")
+        .defer("artifact")
+        .first()
+    )
+    if previous is None:
+        raise ModelNotFound("没有可回滚的上一版本模型。")
+    return model_activate(previous.version)
+
+
+# ---------------------------------------------------------------- the active model, cached
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    pk: int
+    version: int
+    router: Router
+    threshold: float
+    target_precision: float
+    curve: tuple[tuple[float, float, float, int], ...]
+
+    def threshold_for(self, target_precision: float | None) -> float:
+        from cityops.routing.training import threshold_from_curve
+
+        if target_precision is None or abs(target_precision - self.target_precision) < 1e-9:
+            return self.threshold
+        points = [{"threshold": t, "coverage": c, "precision": p, "support": s} for t, c, p, s in self.curve]
+        return threshold_from_curve(points, target_precision)
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.model: LoadedModel | None = None
+        self.lock = threading.Lock()
+
+
+_cache = _Cache()
+
+
+def clear_cache() -> None:
+    with _cache.lock:
+        _cache.key = None
+        _cache.model = None
+
+
+def active_model() -> LoadedModel | None:
+    """The active router, loaded once per activation (one small query per call to notice a change)."""
+    row = RoutingModel.objects.filter(active=True).values_list("pk", "version", "activated_at", "created_at").first()
+    if row is None:
+        return None
+    key = tuple(row)
+    if _cache.key == key and _cache.model is not None:
+        return _cache.model
+    with _cache.lock:
+        if _cache.key == key and _cache.model is not None:
+            return _cache.model
+        record = RoutingModel.objects.filter(pk=row[0]).first()
+        if record is None:
+            return None
+        curve = tuple(
+            (p["threshold"], p["coverage"], p["precision"], int(p.get("support", 0)))
+            for p in (record.metrics or {}).get("curve", [])
+        )
+        loaded = LoadedModel(
+            pk=record.pk, version=record.version, router=load_router(record.artifact), threshold=record.threshold,
+            target_precision=record.target_precision, curve=curve,
+        )
+        _cache.key, _cache.model = key, loaded
+        return loaded

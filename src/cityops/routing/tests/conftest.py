@@ -1,0 +1,87 @@
+"""Fixtures of the routing tests: a tiny 12345 category tree with its departments and 权责清单,
+and a classifier trained once per session on synthetic texts (fast, no real data)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from cityops.cases.tests.factories import DepartmentFactory, LeafCategoryFactory
+from cityops.catalog.models import (
+    CENTER_DEPARTMENT_CODE,
+    Category,
+    CategoryKind,
+    CategorySystem,
+    DepartmentKind,
+    ResponsibilityRule,
+)
+from cityops.routing import registry
+from cityops.routing.training import Dataset, train
+
+REPO = Path(__file__).resolve().parents[4]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+VOCAB = {
+    "H01": ["小区", "物业", "停车", "道路", "施工", "噪音", "房屋", "拆迁", "违建", "井盖", "路灯", "电梯"],
+    "H02": ["社保", "工资", "拖欠", "养老", "保险", "失业", "劳动", "合同", "退休", "医保", "加班", "仲裁"],
+    "H03": ["学校", "老师", "学生", "教育", "收费", "课外", "培训", "幼儿园", "考试", "招生", "校车", "补课"],
+}
+FILLER = ["请求", "领导", "尽快", "处理", "反映", "问题", "市民", "希望", "相关", "部门", "谢谢", "情况"]
+NAMES = {"H01": "城乡建设", "H02": "劳动和社会保障", "H03": "教育文体"}
+DEPARTMENTS = {"H01": ("zhujian", "区住建局"), "H02": ("renshe", "区人社局"), "H03": ("jiaoyu", "区教育局")}
+
+
+def synthetic_dataset(per_class: int = 50, seed: int = 0) -> Dataset:
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for code, words in VOCAB.items():
+        for _ in range(per_class):
+            texts.append("".join(rng.sample(words, 4) + rng.sample(FILLER, 3)))
+            labels.append(code)
+    return Dataset(texts, labels, [f"s{i}" for i in range(len(texts))], {}, "synthetic")
+
+
+@pytest.fixture(scope="session")
+def trained():
+    """A TrainResult on 150 synthetic texts of 3 classes (trained once per test session)."""
+    return train(synthetic_dataset(), n_folds=3, target_precision=0.98, group_duplicates=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_cache():
+    registry.clear_cache()
+    yield
+    registry.clear_cache()
+
+
+@pytest.fixture
+def hotline(db):
+    """H01–H03 (一级) → H0101… (二级) → H010101… (leaf) with departments, CENTER and 权责清单 lines."""
+    DepartmentFactory(code=CENTER_DEPARTMENT_CODE, name="城运中心", kind=DepartmentKind.CENTER)
+    leaves = {}
+    departments = {}
+    for code, name in NAMES.items():
+        root = Category.objects.create(code=code, name=name, system=CategorySystem.HOTLINE, kind=CategoryKind.DEMAND, level=1)
+        middle = Category.objects.create(code=f"{code}01", name=f"{name}二级", system=CategorySystem.HOTLINE,
+                                         kind=CategoryKind.DEMAND, level=2, parent=root)
+        leaves[code] = LeafCategoryFactory(code=f"{code}0101", name=f"{name}小类", system=CategorySystem.HOTLINE,
+                                           kind=CategoryKind.DEMAND, level=3, parent=middle)
+        dept_code, dept_name = DEPARTMENTS[code]
+        departments[code] = DepartmentFactory(code=dept_code, name=dept_name)
+        ResponsibilityRule.objects.create(category=root, lead=departments[code], valid_from=date(2020, 1, 1), basis="测试")
+    return {"leaves": leaves, "departments": departments}
+
+
+@pytest.fixture
+def active_model(db, trained):
+    return registry.model_save(trained, source="synthetic", activate=True)
+
+
+def real_data(name: str) -> Path:
+    path = SHARED_DATA / "complaints" / name
+    if not path.is_file():
+        pytest.skip(f"real data not available: {path} (tests read ../shared/data beside the repository)")
+    return path
