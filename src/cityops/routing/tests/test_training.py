@@ -123,3 +123,9 @@ def test_trained_model_separates_the_synthetic_classes(trained):
     assert trained.router.classes == ["H01", "H02", "H03"]
     assert 0 < trained.threshold <= 1
     assert trained.router.top("学校老师违规补课收费")[0][0] == "H03"
+
+
+def test_single_text_fast_path_matches_the_pipeline(trained):
+    router = trained.router
+    for text in ["学校老师违规补课收费", "小区物业乱收停车费", "", "😀", "工资" * 3000]:
+        assert np.allclose(router.proba_one(text), router.predict_proba([text])[0], atol=1e-6)

@@ -70,13 +70,14 @@ def test_cli_maps_group_commands_to_management_commands():
     assert translate(["demo"]) == ["demo"]
 
 
-def test_production_profile_passes_check_deploy():
+def test_production_profile_passes_check_deploy(tmp_path):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "k" * 20 + "Z9x!q@w#e$r%t^y&u*i(o)p_a+s-d=f[g]h;j'l,z.x/c" + "m" * 10,
         "ALLOWED_HOSTS": "cityops.example.gov.cn",
-        "DATABASE_URL": "sqlite:////tmp/cityops-check-deploy.sqlite3",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "CITYOPS_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
