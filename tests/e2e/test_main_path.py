@@ -5,6 +5,7 @@ citizen sees the case closed."""
 import time
 
 import pytest
+from django.db import OperationalError
 from shapely.geometry import shape
 
 from cityops.accounts.services import roles_sync
@@ -32,14 +33,30 @@ def district():
     lookup.reset_index()
 
 
-def wait_for_status(case: Case, status: str, timeout: float = 10) -> Case:
+def read(fn, attempts: int = 100):
+    """Run an ORM read, retrying while the live server's thread holds SQLite's shared-cache table lock."""
+    for _ in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05)
+    return fn()
+
+
+def wait_for(case: Case, predicate, timeout: float = 15) -> Case:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        case.refresh_from_db()
-        if case.status == status:
+        read(case.refresh_from_db)
+        if predicate(case):
             return case
         time.sleep(0.1)
-    raise AssertionError(f"case {case.number} stayed {case.status}, expected {status}")
+    raise AssertionError(f"case {case.number} did not reach the expected state (status {case.status})")
+
+
+def wait_for_status(case: Case, status: str) -> Case:
+    return wait_for(case, lambda c: c.status == status)
 
 
 def login(browser, base: str, username: str):
@@ -81,7 +98,7 @@ def test_report_to_callback_in_the_browser(browser, live_server, district):
     citizen.fill("input[name=address]", "北关社区东门")
     citizen.click("button.m-submit")
     code = citizen.locator("#tracking-code").inner_text().strip()
-    case = Case.objects.get(tracking_code=code)
+    case = read(lambda: Case.objects.get(tracking_code=code))
     assert case.status == "new" and case.channel == "web" and case.street.code == STREET
 
     operator = login(browser, base, "operator")
@@ -102,15 +119,11 @@ def test_report_to_callback_in_the_browser(browser, live_server, district):
     case = wait_for_status(case, "closed")
 
     act(operator, base, case, "callback", lambda f: f.locator("input[name=satisfaction][value=satisfied]").check())
-    deadline = time.monotonic() + 10
-    while case.satisfaction != "satisfied" and time.monotonic() < deadline:
-        time.sleep(0.1)
-        case.refresh_from_db()
-    assert case.satisfaction == "satisfied"
+    case = wait_for(case, lambda c: c.satisfaction == "satisfied")
 
     # The citizen follows the case with the code and sees it closed.
     citizen.goto(f"{base}/track/?code={code}")
     body = citizen.locator("body").inner_text()
     assert "已办结" in body and case.number in body
-    actions = list(case.events.values_list("action", flat=True))
+    actions = read(lambda: list(case.events.values_list("action", flat=True)))
     assert actions == ["create", "register", "dispatch", "sign", "respond", "verify", "callback"]
