@@ -236,21 +236,45 @@ def vacuum(tables: list[str]) -> None:
             conn.execute(f"VACUUM ANALYZE {table}")
 
 
-def measure(client, url: str, requests: int, warmup: int = 3) -> dict[str, float]:
+def _schedstat(pid: int) -> tuple[int, int]:
+    """(ns on a CPU, ns waiting for a CPU) of a process's main thread, from /proc (0, 0 if unavailable)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            run, wait, _ = f.read().split()
+        return int(run), int(wait)
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def _p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[max(0, math.ceil(0.95 * len(values)) - 1)]  # nearest rank
+
+
+def measure(client, url: str, requests: int, backend_pid: int, warmup: int = 3) -> dict[str, float]:
+    """Wall time of each request, and the CPU time it cost in this process plus its PostgreSQL
+    backend (both on this machine): on a busy machine the wall time also counts the time spent
+    waiting for a core, the CPU time does not."""
     for _ in range(warmup):
         response = client.get(url)
         if response.status_code != 200:
             raise SystemExit(f"{url} → {response.status_code}: {response.content[:300]!r}")
-    times = []
+    me = os.getpid()
+    times, cpu, waits = [], [], []
     for _ in range(requests):
+        a_run, a_wait = _schedstat(me)
+        b_run, b_wait = _schedstat(backend_pid)
         start = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
+        c_run, c_wait = _schedstat(me)
+        d_run, d_wait = _schedstat(backend_pid)
+        cpu.append(((c_run - a_run) + (d_run - b_run)) / 1e6)
+        waits.append(((c_wait - a_wait) + (d_wait - b_wait)) / 1e6)
         assert response.status_code == 200, url
-    times.sort()
-    p95 = times[max(0, math.ceil(0.95 * len(times)) - 1)]  # nearest rank
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(p95, 1), "max_ms": round(times[-1], 1),
-            "bytes": len(response.content)}
+    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(_p95(times), 1), "max_ms": round(max(times), 1),
+            "cpu_p50_ms": round(statistics.median(cpu), 1), "cpu_p95_ms": round(_p95(cpu), 1),
+            "cpu_wait_p50_ms": round(statistics.median(waits), 1), "bytes": len(response.content)}
 
 
 def live_update_cost(samples: int = 30) -> dict[str, float]:
@@ -274,6 +298,38 @@ def live_update_cost(samples: int = 30) -> dict[str, float]:
     times.sort()
     return {"apply_event_p50_ms": round(statistics.median(times), 2) if times else None,
             "apply_event_max_ms": round(times[-1], 2) if times else None}
+
+
+def cold_snapshots(samples: int = 5) -> dict[str, float]:
+    """Time of the open-case figures kept as 30-second snapshots, computed from scratch (cache
+    cleared): what one request in every 30 s pays; the others read the snapshot."""
+    from django.core.cache import cache
+
+    from cityops.analytics import selectors
+    from cityops.analytics.periods import period_parse
+
+    calls = {
+        "sla_mix_district": lambda: selectors.sla_mix(timezone_now(), fresh=True),
+        "map_grids_overdue": lambda: selectors.map_values(period_parse("today"), level="grid", metric="overdue"),
+        "map_points_district": lambda: selectors.map_points(),
+    }
+    out = {}
+    for name, call in calls.items():
+        times = []
+        for _ in range(samples):
+            cache.clear()
+            start = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - start) * 1000)
+        out[f"{name}_ms"] = round(statistics.median(times), 1)
+    cache.clear()
+    return out
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
 
 
 def main() -> None:
@@ -369,31 +425,40 @@ def main() -> None:
         "anomalies": "/api/v1/stats/anomalies",
         "hot issues (stored)": "/api/v1/stats/hot-issues",
     }
+    client.get("/api/v1/stats/targets")  # opens the database connection the requests reuse
+    with django.db.connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend_pid = cur.fetchone()[0]
     result["load_average_before"] = [round(v, 2) for v in os.getloadavg()]
     result["endpoints"] = {}
     for run in range(1, args.runs + 1):
         log(f"\nrun {run}/{args.runs} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-        log(f"{'endpoint':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KB':>7}")
+        log(f"{'endpoint':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cpu p50':>8} {'cpu p95':>8} {'waited':>7} {'KB':>7}")
         for label, url in endpoints.items():
-            figures = measure(client, url, args.requests)
+            figures = measure(client, url, args.requests, backend_pid)
             best = result["endpoints"].get(label)
             if best is None or figures["p95_ms"] < best["p95_ms"]:
                 result["endpoints"][label] = figures
-            log(f"{label:32} {figures['p50_ms']:8.1f} {figures['p95_ms']:8.1f} {figures['max_ms']:8.1f} {figures['bytes'] / 1024:7.1f}")
+            log(f"{label:32} {figures['p50_ms']:8.1f} {figures['p95_ms']:8.1f} {figures['max_ms']:8.1f} "
+                f"{figures['cpu_p50_ms']:8.1f} {figures['cpu_p95_ms']:8.1f} {figures['cpu_wait_p50_ms']:7.1f} {figures['bytes'] / 1024:7.1f}")
     result["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
     if args.runs > 1:
         log(f"\nbest run per endpoint (of {args.runs}):")
         for label, figures in result["endpoints"].items():
-            log(f"{label:32} {figures['p50_ms']:8.1f} {figures['p95_ms']:8.1f} {figures['max_ms']:8.1f}")
+            log(f"{label:32} {figures['p50_ms']:8.1f} {figures['p95_ms']:8.1f} {figures['max_ms']:8.1f} "
+                f"{figures['cpu_p50_ms']:8.1f} {figures['cpu_p95_ms']:8.1f}")
     result["live_update"] = live_update_cost()
     log(f"\nlive rollup update per event: {result['live_update']}")
+    result["snapshots_cold"] = cold_snapshots()
+    log(f"open-case snapshots computed from scratch (median of 5, wall): {result['snapshots_cold']}")
     required = [k for k in result["endpoints"] if k.split()[0] in ("dashboard", "map", "bigscreen")]
     worst = max(result["endpoints"][k]["p95_ms"] for k in required)
+    worst_cpu = max(result["endpoints"][k]["cpu_p95_ms"] for k in required)
     limit = 150 if args.cases <= 1_000_000 else 300
-    result["worst_p95_ms"] = worst
-    result["limit_ms"] = limit
-    result["pass"] = worst <= limit
-    log(f"worst p95 of dashboard/map/bigscreen endpoints: {worst} ms (limit {limit} ms) → {'PASS' if result['pass'] else 'FAIL'}")
+    result.update({"worst_p95_ms": worst, "worst_cpu_p95_ms": worst_cpu, "limit_ms": limit,
+                   "pass": worst <= limit, "pass_cpu": worst_cpu <= limit})
+    log(f"worst p95 of dashboard/map/bigscreen endpoints: wall {worst} ms, CPU {worst_cpu} ms "
+        f"(limit {limit} ms) → wall {'PASS' if result['pass'] else 'FAIL'}, CPU {'PASS' if result['pass_cpu'] else 'FAIL'}")
     if args.drop:
         django.db.connections.close_all()
         drop_database(name)

@@ -191,6 +191,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--setup", action="store_true", help="migrate and load the demo geography first")
     parser.add_argument("--no-export", action="store_true")
+    parser.add_argument("--exports-only", action="store_true", help="no import: export what the database holds (own peak RSS)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -222,11 +223,12 @@ def main() -> None:
         str(connection.cursor().connection.info.server_version))
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True, "is_staff": True})
     report["cases_before"] = Case.objects.count()
+    report["maxrss_mb_at_start"] = _maxrss_mb()
 
     imports = {}
     last_rows, last_tag = [], ""
     with tempfile.TemporaryDirectory(prefix="cityops-bench-") as tmp:
-        for index, fmt in enumerate(f for f in args.formats.split(",") if f):
+        for index, fmt in enumerate(f for f in ("" if args.exports_only else args.formats).split(",") if f):
             tag = f"B{int(time.time()) % 100000:05d}{fmt[0].upper()}"
             started = time.perf_counter()
             rows = generate(args.rows, tag, args.seed + index)
@@ -275,7 +277,8 @@ def main() -> None:
             count = int(response["X-Total-Count"])
             exports[fmt] = {"cases": count, "seconds": round(seconds, 1), "cpu_s": round(time.process_time() - cpu_started, 1),
                             "rows_per_s": round(count / seconds),
-                            "first_byte_s": round(first_byte or 0, 2), "mb": round(size / 1048576, 1), "maxrss_mb": _maxrss_mb()}
+                            "first_byte_s": round(first_byte or 0, 2), "mb": round(size / 1048576, 1), "maxrss_mb": _maxrss_mb(),
+                            "load_1m_after": round(os.getloadavg()[0], 2)}
             if not args.json:
                 print("export", fmt, json.dumps(exports[fmt]), flush=True)
         report["exports"] = exports

@@ -77,7 +77,12 @@ def act(page, base: str, case: Case, action: str, fill=None):
         box.locator("summary").click()
     if fill:
         fill(form)
-    form.locator("button[type=submit]").click()
+    # Wait until the server has answered (and committed) before the test reads the database again:
+    # a read from this thread during the server's write would make SQLite refuse the write.
+    with page.expect_response(lambda r: r.request.method == "POST" and f"/actions/{action}/" in r.url) as answer:
+        form.locator("button[type=submit]").click()
+    assert answer.value.status < 400, f"{action} answered {answer.value.status}"
+    page.wait_for_load_state("networkidle")
 
 
 def test_report_to_callback_in_the_browser(browser, live_server, district):

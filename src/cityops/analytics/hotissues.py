@@ -3,11 +3,13 @@
 Method (validated on real citizens' messages, see docs/benchmarks/dashboard.md):
 
 1. Text of a case = title (or the start of the description) + the first 60 characters of the
-   description. Vectors: TF-IDF of character 2–3-grams and of jieba words, concatenated and
-   L2-normalised (characters catch variants of names, words weigh whole terms).
+   description. Vectors: TF-IDF of character 2–3-grams (never across punctuation) and of jieba
+   words of two characters or more, concatenated and L2-normalised (characters catch variants
+   of names, words weigh whole terms).
 2. Similarity = cosine of the texts, plus a bonus when two cases lie in the same community or
    within 300 m of each other (the same 小区's heating failure is one issue, not thirty).
-3. Average-linkage agglomerative clustering cut at similarity 0.20, inside blocks of one
+3. Average-linkage agglomerative clustering cut at similarity 0.20 (of 0.20 / 0.25 / 0.30 the
+   one that kept whole topics together on the validation data), inside blocks of one
    大类 (a block holds at most `MAX_BLOCK` cases, the most recent), over the current window
    and the window before it.
 4. A cluster is a hot issue when it has at least `MIN_SIZE` cases in the current window.
@@ -32,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -46,6 +49,7 @@ WINDOW_DAYS = 7
 KEEP_RUNS = 20
 STALE_SECONDS = 600
 ON_DEMAND_AFTER_SECONDS = 3600
+TOO_BIG_KEY = "analytics:hotissues:window-too-big"
 DETAIL_CHARS = 60
 
 _SPACES = re.compile(r"\s+")
@@ -241,37 +245,29 @@ def keywords(cluster: Cluster, limit: int = 5) -> list[str]:
 
 
 def _case_docs(start: datetime, end: datetime, previous_start: datetime) -> list[Doc]:
+    from cityops.analytics.refs import refs
     from cityops.cases.models import Case
 
+    r = refs()
     rows = (
         Case.objects.filter(created_at__gte=previous_start, created_at__lt=end, master__isnull=True)
         .exclude(status="rejected")
-        .select_related("category__parent__parent", "community", "street")
-        .only("id", "number", "title", "description", "created_at", "reporter_phone", "lon", "lat",
-              "category__code", "category__name", "category__parent__code", "category__parent__parent__code",
-              "community__code", "community__name", "community__short_name", "street__name", "street__short_name", "street__code")
         .order_by("-created_at")
+        .values_list("number", "title", "description", "created_at", "reporter_phone", "lon", "lat",
+                     "category_id", "community_id", "street_id")
     )
     docs = []
-    for case in rows.iterator(chunk_size=2000):
-        cat = case.category
-        top = ""
-        if cat is not None:
-            top = cat.code
-            parent = cat.parent
-            while parent is not None:
-                top = parent.code
-                parent = parent.parent
+    for number, title, description, created, phone, lon, lat, category_id, community_id, street_id in rows.iterator(chunk_size=2000):
+        cat = r.categories.get(category_id) if category_id else None
+        community = r.communities.get(community_id) if community_id else None
+        street = r.streets.get(street_id) if street_id else None
         docs.append(Doc(
-            key=case.number, text=doc_text(case.title, case.description), when=case.created_at,
-            reporter=case.reporter_phone or "", lon=case.lon, lat=case.lat,
-            place=case.community.code if case.community else "", block=top,
-            current=case.created_at >= start,
+            key=number, text=doc_text(title, description), when=created, reporter=phone or "", lon=lon, lat=lat,
+            place=community.code if community else "", block=cat.top_code if cat else "", current=created >= start,
             extra={
                 "category": cat.name if cat else "未分类", "category_code": cat.code if cat else "",
-                "community": case.community.display_name if case.community else "",
-                "street": case.street.display_name if case.street else "",
-                "street_code": case.street.code if case.street else "",
+                "community": community.name if community else "", "street": street.name if street else "",
+                "street_code": street.code if street else "",
             },
         ))
     return docs
@@ -356,9 +352,11 @@ def hot_issues_latest(*, now: datetime | None = None, max_age: int = STALE_SECON
     stale = age is None or age > max_age
     # A page computes on the spot only when there is nothing usable (no run, or one over an hour
     # old) and the window is small; otherwise it shows the stored run and the job refreshes it.
-    if compute_if_small and (age is None or age > ON_DEMAND_AFTER_SECONDS):
+    if compute_if_small and (age is None or age > ON_DEMAND_AFTER_SECONDS) and not cache.get(TOO_BIG_KEY):
         recent = Case.objects.filter(created_at__gte=now - timedelta(days=2 * WINDOW_DAYS)).count()
-        if recent <= compute_if_small:
+        if recent > compute_if_small:
+            cache.set(TOO_BIG_KEY, True, 600)  # a large window: leave it to the background job
+        else:
             run = hot_issues_refresh(now=now)
             stale = False
     if run is None:

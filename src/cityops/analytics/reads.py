@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connection
+from django.utils import timezone
 
 from cityops.analytics.models import ALL_STREETS, DISTRICT_DIMS, DailyCount, MonthlyCount
 from cityops.analytics.periods import month_start, shift_month
@@ -30,10 +31,15 @@ class Spec:
     group: str = ""  # "" → key; "street" → (street_id, key); "day" → (day, key), daily rows only; "month" → (month, key)
 
 
-def pieces(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
-    """Split [start, end] into day ranges at the edges and one range of whole months between."""
+def pieces(start: date, end: date, today: date | None = None) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """Split [start, end] into day ranges at the edges and one range of whole months between.
+
+    A range that reaches `today` can read the current month's row whole: nothing is counted on
+    days still to come, so the month so far is the month (this is what makes "this month" cheap)."""
     first_full = start if start.day == 1 else shift_month(month_start(start), 1)
     after_end = month_start(end + timedelta(days=1))  # months before this one end on or before `end`
+    if today is not None and end >= today:
+        after_end = shift_month(month_start(end), 1)
     if first_full >= after_end:
         return [(start, end)], None
     days = []
@@ -41,7 +47,7 @@ def pieces(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[date,
         days.append((start, first_full - timedelta(days=1)))
     if after_end <= end:
         days.append((after_end, end))
-    return days, (first_full, shift_month(after_end, -1))
+    return days, (first_full, min(shift_month(after_end, -1), month_start(end)))
 
 
 def _street_clauses(spec: Spec) -> list[tuple[list[str], str, list]]:
@@ -69,13 +75,14 @@ def read(specs: list[Spec]) -> dict[str, dict[str, Counter]]:
     daily, monthly = qn(DailyCount._meta.db_table), qn(MonthlyCount._meta.db_table)
     branches: list[str] = []
     params: list = []
+    today = timezone.localdate()
     for spec in specs:
         if spec.start > spec.end:
             continue
         if spec.group == "day":
             day_ranges, months = [(spec.start, spec.end)], None
         else:
-            day_ranges, months = pieces(spec.start, spec.end)
+            day_ranges, months = pieces(spec.start, spec.end, today)
         for dims, street_sql, street_params in _street_clauses(spec):
             dim_sql = f"dim IN ({', '.join(['%s'] * len(dims))})"
             street_col = "street_id" if spec.group == "street" else "0"

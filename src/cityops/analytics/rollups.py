@@ -359,6 +359,38 @@ def open_cases_rebuild() -> int:
     return OpenCase.objects.count()
 
 
+SYNC_FIELDS = ("number", "status", "street_id", "community_id", "grid_id", "category_id", "case_type", "created_at",
+               "deadline", "warn_at", "paused", "sla_level", "lon", "lat")
+
+
+def open_cases_sync(*, batch: int = 2000) -> int:
+    """Bring the open-case snapshot in line with the case table, writing only the rows that differ
+    (the periodic repair: in steady state it reads both tables and writes nothing)."""
+    fields = list(SYNC_FIELDS)
+    current: dict[int, tuple] = {}
+    for row in (
+        Case.objects.filter(status__in=OPEN_STATUSES).order_by()
+        .values_list("pk", "number", "status", "street_id", "community_id", "grid_id", "category_id", "case_type",
+                     "created_at", "deadline", "warn_at", "clock_paused_at", "sla_level", "lon", "lat")
+        .iterator(chunk_size=batch)
+    ):
+        pk, number, status, street, comm, grid, cat, ctype, created, deadline, warn, paused_at, level, lon, lat = row
+        paused = paused_at is not None
+        current[pk] = (number, status, street or 0, comm or 0, grid or 0, cat or 0, ctype, created, deadline, warn,
+                       paused, level if paused else "", lon, lat)
+    snapshot = {row[0]: tuple(row[1:]) for row in OpenCase.objects.order_by().values_list("case_id", *fields).iterator(chunk_size=batch)}
+    gone = [pk for pk in snapshot if pk not in current]
+    changed = [pk for pk, row in current.items() if snapshot.get(pk) != row]
+    for i in range(0, len(gone), batch):
+        OpenCase.objects.filter(case_id__in=gone[i : i + batch]).delete()
+    for i in range(0, len(changed), batch):
+        OpenCase.objects.bulk_create(
+            [OpenCase(case_id=pk, **dict(zip(fields, current[pk], strict=True))) for pk in changed[i : i + batch]],
+            update_conflicts=True, unique_fields=["case"], update_fields=fields,
+        )
+    return len(current)
+
+
 @dataclass
 class RebuildResult:
     since: date | None
@@ -388,7 +420,7 @@ def rollup_rebuild(*, since: date | None = None) -> RebuildResult:
             _insert_select(dim, agg)
         _district_rows(since)
         _months_from_days(since)
-        open_count = open_cases_rebuild()
+        open_count = open_cases_sync() if since else open_cases_rebuild()
     if connection.vendor == "postgresql" and since is None:
         with connection.cursor() as cursor:
             for model in (DailyCount, MonthlyCount, OpenCase):

@@ -346,7 +346,6 @@ def dashboard(period: Period, *, street: str | None = None, now: datetime | None
         "kpi_links": {
             "created": link.href(),
             "open_of_created": link.href(status="open"),
-            "closed": link.href(status=Status.CLOSED),
             "open_now": sla_link.href(period=False, status="open"),
             "overdue_now": sla_link.href(period=False, overdue="1"),
         },
@@ -390,9 +389,7 @@ def map_values(period: Period, *, level: str = "street", metric: str = "count", 
     now = now or timezone.now()
     street_id, street_area = street_param(street)
     r = refs()
-    areas = r.level(level)
-    if street_id is not None:
-        areas = {k: a for k, a in areas.items() if a.street_id == street_id}
+    areas = r.level(level)  # every area is listed, so that the map draws them all; outside the street: value None
     values: Counter = Counter()
     if metric in ("count", "density"):
         if level == "street":
@@ -424,18 +421,21 @@ def map_values(period: Period, *, level: str = "street", metric: str = "count", 
     template = template.replace("STREETCODE", "{street}").replace("AREACODE", "{code}")
     items = []
     for aid, area in areas.items():
+        street_code = r.streets[area.street_id].code if area.street_id in r.streets else ""
+        if street_id is not None and area.street_id != street_id:
+            items.append({"code": area.code, "value": None, "count": None, "street": street_code})
+            continue
         count = values.get(aid, 0)
         value: float = count
         if metric == "density":
             value = round(count / area.area_km2, 1) if area.area_km2 else 0.0
-        street_code = r.streets[area.street_id].code if area.street_id in r.streets else ""
         item = {"code": area.code, "value": value, "count": count, "street": street_code}
         if area.name != area.code:
             item["name"] = area.name
         items.append(item)
     items.sort(key=lambda i: i["code"])
-    top = sorted(items, key=lambda i: -i["value"])[:10]
-    total = sum(values.values())
+    top = sorted((i for i in items if i["value"] is not None), key=lambda i: -i["value"])[:10]
+    total = sum(i["count"] for i in items if i["count"])
     notes = list(period.notes)
     if total == 0:
         notes.append("所选时段和范围内没有案件。" if metric in ("count", "density") else
@@ -444,7 +444,7 @@ def map_values(period: Period, *, level: str = "street", metric: str = "count", 
         "level": level, "metric": metric, "metric_label": METRICS[metric],
         "period": period.as_dict(), "street": street_area.code if street_area else None,
         "link_template": template, "link_exact": exact,
-        "total": total, "max": max([i["value"] for i in items], default=0),
+        "total": total, "max": max([i["value"] for i in items if i["value"] is not None], default=0),
         "items": items, "top": top, "notes": notes,
     }
 

@@ -189,7 +189,8 @@ def read_csv(data: bytes) -> Table:
     text, encoding = _decode_csv(data)
     if "\x00" in text:
         raise FileRejected("文件包含空字符 (NUL)，不是有效的文本 CSV 文件。", "csv_error")
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text[: end if end >= 0 else len(text)]
     delimiter = max((",", "\t", ";"), key=first_line.count) if first_line else ","
     lines = text.count("\n") + 1
 

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -43,7 +44,7 @@ from cityops.cases import sla
 from cityops.cases.models import Case, CaseEvent, CaseNumberCounter, CoordSystem, new_tracking_code
 from cityops.cases.services import NUMBER_PREFIX
 from cityops.cases.states import Action, Status
-from cityops.catalog.models import Stage
+from cityops.catalog.models import Stage, TimeLimit
 from cityops.intake.import_checks import (
     R_ADDRESS,
     R_CATEGORY,
@@ -118,22 +119,21 @@ class ImportResult:
     timings: dict[str, float] = field(default_factory=dict)
     # For `refresh_derived` (not part of the serialised result).
     case_ids: list[int] = field(default_factory=list, repr=False)
-    since: date | None = None
 
     @property
     def written(self) -> bool:
         return self.created > 0
 
     def as_dict(self, *, max_errors: int | None = None) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if k not in ("case_ids", "since", "errors")}
+        data = {k: v for k, v in asdict(self).items() if k not in ("case_ids", "errors")}
         errors = self.errors if max_errors is None else self.errors[:max_errors]
         data["errors"] = [e.as_dict() for e in errors]
         return data
 
     def refresh(self) -> None:
         """Run `refresh_derived` for the cases this import wrote (see `cases_import(refresh=False)`)."""
-        if self.case_ids and self.since is not None:
-            self.timings.update(refresh_derived(self.case_ids, self.since))
+        if self.case_ids:
+            self.timings.update(refresh_derived(self.case_ids))
 
     def summary(self) -> dict[str, Any]:
         """The audit-trail view of the result (no row data)."""
@@ -184,13 +184,16 @@ def _tracking_codes(count: int) -> list[str]:
 
 
 class _Inserter:
-    """Plain INSERTs with executemany: the ORM's bulk_create is limited to 999 parameters per
-    statement on SQLite (16 cases), which made a 100,000-row import several times slower."""
+    """Rows straight into a table: COPY on PostgreSQL, INSERT with executemany elsewhere.
+
+    The ORM's bulk_create is limited to 999 parameters per statement on SQLite (16 cases a
+    statement), and on PostgreSQL executemany cost ~2 ms a row where COPY streams them.
+    """
 
     def __init__(self, model, variable: list[str]) -> None:
         ops = connection.ops
         self.model = model
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in variable]
         by_name = {f.attname: f for f in fields}
         self.variable = variable
         template = model()
@@ -198,24 +201,35 @@ class _Inserter:
         self.constant_values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in self.constant]
         columns = [by_name[name].column for name in variable] + [f.column for f in self.constant]
         placeholders = ", ".join(["%s"] * len(columns))
-        self.sql = (
-            f"INSERT INTO {ops.quote_name(model._meta.db_table)} "
-            f"({', '.join(ops.quote_name(c) for c in columns)}) VALUES ({placeholders})"
-        )
+        target = f"{ops.quote_name(model._meta.db_table)} ({', '.join(ops.quote_name(c) for c in columns)})"
+        self.sql = f"INSERT INTO {target} VALUES ({placeholders})"
+        self.copy_sql = f"COPY {target} FROM STDIN"
 
     def insert(self, rows: list[list]) -> None:
         constant = self.constant_values
         with connection.cursor() as cursor:
-            cursor.executemany(self.sql, [row + constant for row in rows])
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(self.copy_sql) as copy:
+                    for row in rows:
+                        copy.write_row(row + constant)
+            else:
+                cursor.executemany(self.sql, [row + constant for row in rows])
+
+
+def _next_ids(model, count: int) -> list[int]:
+    """PostgreSQL: `count` ids from the table's own sequence, to COPY the rows with their ids."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _case_ids(numbers: list[str]) -> list[int]:
-    """The ids of the cases just inserted with these numbers, in the same order.
+    """The ids of the cases just INSERTed with these numbers, in the same order.
 
     SQLite: the import holds the database's only write lock, so the rows of one INSERT batch
     got consecutive AUTOINCREMENT ids ending at last_insert_rowid(); the first and last
-    numbers are checked against them. Elsewhere (or if the check fails) they are looked up
-    by number.
+    numbers are checked against them. Otherwise they are looked up by number.
     """
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
@@ -264,6 +278,29 @@ class _SqliteBigCache:
         if self.previous is not None:
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA cache_size = {int(self.previous)}")
+
+
+def register_limits(keys: set[tuple[int | None, str, str]]) -> dict[tuple, sla.Limit]:
+    """`sla.stage_limit(category_id, urgency, stage=立案, case_type)` for every key at once.
+
+    One query reads the categories' 立案 limits; a stage_limit of that stage is exactly the
+    row's value and unit (the case-type cap only concerns 处置). Keys without a row (no
+    category, or a category without a 立案 limit) are answered by `stage_limit` itself.
+    `test_register_limits_match_stage_limit` holds the two together.
+    """
+    categories = {category_id for category_id, _, _ in keys if category_id}
+    rows = {
+        (category_id, urgency): sla.Limit(Decimal(value), unit)
+        for category_id, urgency, value, unit in TimeLimit.objects.filter(stage=Stage.REGISTER, category_id__in=categories)
+        .values_list("category_id", "urgency", "value", "unit")
+    }
+    limits: dict[tuple, sla.Limit] = {}
+    for category_id, urgency, case_type in keys:
+        found = rows.get((category_id, urgency))
+        limits[(category_id, urgency, case_type)] = found or sla.stage_limit(
+            category_id=category_id, urgency=urgency, stage=Stage.REGISTER, case_type=case_type
+        )
+    return limits
 
 
 class RegisterClock:
@@ -324,11 +361,11 @@ def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: I
     codes = _tracking_codes(len(valid))
     created_by = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
     label = (str(actor) if created_by else "") or IMPORT_LABEL
-    limits: dict[tuple, sla.Limit] = {}
-    capped_types = frozenset(sla.CASE_TYPE_HANDLE_CAP)
+    limits = register_limits({(item[R_CATEGORY], item[R_URGENCY], item[R_TYPE]) for item in valid})
     register_clock = RegisterClock()
     adapted: dict[tuple, tuple] = {}  # (deadline, warn_at) → as the database takes them
-    cases = _Inserter(Case, _CASE_COLUMNS)
+    preassign = connection.vendor == "postgresql"  # ids drawn from the sequence, rows COPYed with them
+    cases = _Inserter(Case, ["id", *_CASE_COLUMNS] if preassign else _CASE_COLUMNS)
     events = _Inserter(CaseEvent, _EVENT_COLUMNS)
     updated = adapt_dt(now)
     ids: list[int] = []
@@ -342,15 +379,7 @@ def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: I
             batch_created = []
             for offset, item in enumerate(batch):
                 created = item[R_CREATED]
-                # The case type only changes a limit through sla.CASE_TYPE_HANDLE_CAP; the other
-                # types share one lookup (one query per category and urgency, not per combination).
-                case_type = item[R_TYPE]
-                key = (item[R_CATEGORY], item[R_URGENCY], case_type if case_type in capped_types else "")
-                limit = limits.get(key)
-                if limit is None:
-                    limit = limits[key] = sla.stage_limit(
-                        category_id=item[R_CATEGORY], urgency=item[R_URGENCY], stage=Stage.REGISTER, case_type=item[R_TYPE]
-                    )
+                limit = limits[(item[R_CATEGORY], item[R_URGENCY], item[R_TYPE])]
                 fields = register_clock.fields(created, limit)
                 moments = (fields["deadline"], fields["warn_at"])
                 clock = adapted.get(moments)
@@ -368,9 +397,14 @@ def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: I
                     created_by, created_db, updated, fields["stage"], created_db, fields["stage_unit"], *clock,
                     fields["sla_level"],
                 ])
-            cases.insert(case_rows)
+            if preassign:
+                pks = _next_ids(Case, len(case_rows))
+                cases.insert([[pk, *row] for pk, row in zip(pks, case_rows, strict=True)])
+            else:
+                cases.insert(case_rows)
+                pks = _case_ids(batch_numbers)
             event_rows = []
-            for pk, created_db, item in zip(_case_ids(batch_numbers), batch_created, batch, strict=True):
+            for pk, created_db, item in zip(pks, batch_created, batch, strict=True):
                 ids.append(pk)
                 payload = {"channel": item[R_CHANNEL], "coord_system": item[R_COORD], "import": import_id, "row": item[R_ROW]}
                 event_rows.append([pk, created_db, created_by, label, Action.CREATE, "", Status.NEW, adapt_json(payload, None)])
@@ -386,36 +420,59 @@ def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: I
     return ids
 
 
-def refresh_derived(case_ids: list[int], since: date) -> dict[str, float]:
-    """Bring the data other apps derive from new cases up to date, after the import committed.
+def refresh_derived(case_ids: list[int]) -> dict[str, float]:
+    """Bring what other apps derive from new cases up to date, once the import has committed.
 
     `case_create` feeds them through `case_event_committed`, one case at a time; for an
-    import that would be 100,000 receiver calls, so the same results are produced in bulk:
-    the duplicate-search index rows of the new open, located cases (what
-    `routing.duplicates.index_case` writes), and the analytics rollups from the earliest
-    imported day on (`analytics.rollups.rollup_rebuild(since=…)`). A failure is logged and
-    never undoes the import: `cityops routing reindex` and `cityops rollup_rebuild` repair.
+    import that would be 100,000 receiver calls, so their own rules are applied in bulk:
+    the duplicate-search rows of the new open, located cases (what
+    `routing.duplicates.index_case` writes), and the analytics counts and open-case snapshot
+    of a `create` event (what `analytics.rollups.apply_event` does: `created_facts`, `bump`,
+    `open_case_fields`). A failure is logged and never undoes the import; `cityops routing
+    reindex` and `cityops rollup_rebuild` repair. Its cost grows with the file, not the database.
     """
     from django.apps import apps
 
     timings: dict[str, float] = {}
-    if apps.is_installed("cityops.routing"):
+    for app, label, job, repair in (
+        ("cityops.routing", "duplicate_index", _index_duplicates, "cityops routing reindex"),
+        ("cityops.analytics", "rollups", _count_in_rollups, "cityops rollup_rebuild"),
+    ):
+        if not apps.is_installed(app):
+            continue
         started = time.perf_counter()
         try:
-            _index_duplicates(case_ids)
+            job(case_ids)
         except Exception:
-            logger.exception("duplicate index update after import failed; run `cityops routing reindex`")
-        timings["duplicate_index"] = round(time.perf_counter() - started, 3)
-    if apps.is_installed("cityops.analytics"):
-        started = time.perf_counter()
-        try:
-            from cityops.analytics.rollups import rollup_rebuild
-
-            rollup_rebuild(since=since)
-        except Exception:
-            logger.exception("rollup rebuild after import failed; run `cityops rollup_rebuild`")
-        timings["rollups"] = round(time.perf_counter() - started, 3)
+            logger.exception("%s after import failed; run `%s`", label, repair)
+        timings[label] = round(time.perf_counter() - started, 3)
     return timings
+
+
+_ROLLUP_FIELDS = (
+    "id", "number", "status", "channel", "case_type", "category_id", "community_id", "grid_id", "street_id", "created_at",
+    "deadline", "warn_at", "clock_paused_at", "sla_level", "lon", "lat",
+)
+
+
+def _count_in_rollups(case_ids: list[int]) -> None:
+    from cityops.analytics.models import OpenCase
+    from cityops.analytics.rollups import bump, created_facts, local_day, open_case_fields
+    from cityops.cases.states import OPEN_STATUSES
+
+    # Counted over the whole import first: one upsert per (day, street, dimension, key), not per case.
+    counts: Counter = Counter()
+    with transaction.atomic():
+        for start in range(0, len(case_ids), BATCH_SIZE):
+            snapshot = []
+            cases = Case.objects.filter(pk__in=case_ids[start : start + BATCH_SIZE]).only(*_ROLLUP_FIELDS).order_by()
+            for case in cases:
+                day, street_id = local_day(case.created_at), case.street_id or 0
+                counts.update((day, street_id, dim, key) for dim, key in created_facts(case))
+                if case.status in OPEN_STATUSES:
+                    snapshot.append(OpenCase(case_id=case.pk, **open_case_fields(case)))
+            OpenCase.objects.bulk_create(snapshot, ignore_conflicts=True)
+        bump((*key, n) for key, n in counts.items())
 
 
 def _index_duplicates(case_ids: list[int]) -> None:
@@ -424,9 +481,9 @@ def _index_duplicates(case_ids: list[int]) -> None:
     from cityops.routing.models import DuplicateIndexEntry
 
     for start in range(0, len(case_ids), BATCH_SIZE):
-        chunk = case_ids[start : start + BATCH_SIZE]
         rows = (
-            Case.objects.filter(pk__in=chunk, status__in=OPEN_STATUSES, lat__isnull=False, lon__isnull=False, master__isnull=True)
+            Case.objects.filter(pk__in=case_ids[start : start + BATCH_SIZE], status__in=OPEN_STATUSES, lat__isnull=False,
+                                lon__isnull=False, master__isnull=True)
             .order_by().values_list("pk", "lon", "lat", "created_at", "title", "description")
         )
         DuplicateIndexEntry.objects.bulk_create(
@@ -582,6 +639,5 @@ def _run(fh, result: ImportResult, errors: ErrorList, *, actor, skip_invalid: bo
     result.status = "partial" if result.skipped else "ok"
     result.timings["write"] = round(time.perf_counter() - t1, 3)
     result.case_ids = ids
-    result.since = min(item[R_CREATED] for item in valid).astimezone(timezone.get_current_timezone()).date()
 
 

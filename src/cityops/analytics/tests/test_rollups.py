@@ -122,6 +122,18 @@ def test_repair_puts_drifted_counts_right(district, people, committed):
     assert MonthlyCount.objects.get(dim=Dim.TOTAL, street_id=ALL_STREETS).n == 1
 
 
+def test_repair_syncs_the_open_case_snapshot(district, people, committed):
+    with committed():
+        kept = report()
+        closed = report(phone="13800000002")
+    Case.objects.filter(pk=closed.pk).update(status=Status.CLOSED)  # a write that sent no signal
+    OpenCase.objects.filter(pk=kept.pk).update(deadline=None, status="bogus")
+    rollup_repair()
+    snap = OpenCase.objects.get(pk=kept.pk)
+    assert snap.status == Status.NEW and snap.deadline == Case.objects.get(pk=kept.pk).deadline
+    assert not OpenCase.objects.filter(pk=closed.pk).exists()
+
+
 def test_repair_builds_everything_on_a_new_installation(district, people):
     case = report()  # no on_commit callbacks ran: the rollups know nothing
     assert not DailyCount.objects.exists()

@@ -21,7 +21,7 @@ from cityops.cases.states import Action, Status
 from cityops.catalog.models import LimitUnit, Stage
 from cityops.geo import lookup
 from cityops.intake.import_checks import locate_many
-from cityops.intake.imports import RegisterClock, case_numbers_reserve, cases_import
+from cityops.intake.imports import RegisterClock, case_numbers_reserve, cases_import, register_limits
 from cityops.intake.tests.conftest import INSIDE_EAST, INSIDE_WEST, MID, OUTSIDE, E, N, S, W
 from cityops.intake.tests.sheets import HEADERS, WHEN, csv_bytes, good_row, xlsx_bytes
 
@@ -300,6 +300,34 @@ def test_ten_thousand_broken_rows_get_every_error_and_nothing_is_written(run):
 # ---------------------------------------------------------------- the bulk helpers agree with the one-case rules
 
 
+def test_derived_data_of_imported_cases_equals_a_full_rebuild(run):
+    """Statistics, the open-case snapshot and the duplicate index, as their own rebuilds compute them."""
+    from cityops.analytics.models import DailyCount, MonthlyCount, OpenCase
+    from cityops.analytics.rollups import rollup_rebuild
+    from cityops.routing.duplicates import reindex
+    from cityops.routing.models import DuplicateIndexEntry
+
+    rows = [good_row(), good_row(工单类型="咨询", 经度=None, 纬度=None, 上报时间=WHEN.replace(day=1, hour=22)),
+            good_row(经度=INSIDE_EAST[0], 纬度=INSIDE_EAST[1], 分类编码="", 上报时间=WHEN.replace(month=10))]
+    assert run(xlsx_bytes(rows)).status == "ok"
+
+    def derived():
+        open_fields = [f.attname for f in OpenCase._meta.concrete_fields]
+        return (
+            sorted(DailyCount.objects.values_list("day", "street_id", "dim", "key", "n")),
+            sorted(MonthlyCount.objects.values_list("month", "street_id", "dim", "key", "n")),
+            sorted(OpenCase.objects.values_list(*open_fields)),
+            sorted(DuplicateIndexEntry.objects.values_list("case_id", "cell", "lat", "lon", "created_at", "text")),
+        )
+
+    imported = derived()
+    assert imported[0] and len(imported[2]) == 3 and len(imported[3]) == 2
+    rollup_rebuild()
+    reindex()
+    assert derived() == imported
+
+
+
 @pytest.mark.parametrize(
     "limit",
     [(1, LimitUnit.WORK_HOUR), (4, LimitUnit.WORK_HOUR), (1, LimitUnit.WORK_DAY), ("1.5", LimitUnit.WORK_DAY),
@@ -315,6 +343,17 @@ def test_register_clock_matches_stage_fields(limit):
     starts += [datetime(2026, 9, 28, h, m, tzinfo=SH) for h, m in ((8, 30), (12, 0), (14, 0), (18, 0), (0, 0), (11, 59))]
     for start in starts:
         assert clock.fields(start, limit) == sla.stage_fields(None, Stage.REGISTER, start, limit), start
+
+
+def test_register_limits_match_stage_limit(category):
+    from cityops.catalog.models import Category, CategoryKind, CategorySystem
+
+    bare = Category.objects.create(code="E9999", name="无时限小类", system=CategorySystem.URBAN, kind=CategoryKind.EVENT,
+                                   parent=category.parent, level=2)
+    keys = {(c, u, t) for c in (category.pk, bare.pk, None) for u in ("normal", "urgent") for t in ("complaint", "consult")}
+    assert register_limits(keys) == {
+        (c, u, t): sla.stage_limit(category_id=c, urgency=u, stage=Stage.REGISTER, case_type=t) for c, u, t in keys
+    }
 
 
 def test_locate_many_matches_locate(geo):

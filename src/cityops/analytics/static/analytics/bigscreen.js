@@ -57,10 +57,18 @@
     count.textContent = d.new_count ? "新增 " + d.new_count + " 件" : "";
   }
 
+  /* Drop the rows that would be cut off at the bottom of their box (the newest stay). */
+  function trim(ul) {
+    var limit = ul.getBoundingClientRect().bottom;
+    Array.prototype.slice.call(ul.children).forEach(function (li) {
+      if (li.getBoundingClientRect().bottom > limit + 1) li.remove();
+    });
+  }
+
   function alarms(d) {
     var ul = $("[data-alarms]");
     if (!d.alarms.length) { ul.innerHTML = '<li class="bs-empty">当前没有超期案件</li>'; return; }
-    ul.innerHTML = d.alarms.slice(0, 6).map(function (a) {
+    ul.innerHTML = d.alarms.slice(0, 5).map(function (a) {
       return '<li><span class="o">超期' + esc(a.overdue_text) + '</span><a class="w" href="' + esc(a.link) + '">' +
         esc(a.street) + " · " + esc(a.category) + " · " + esc(a.department) + "</a></li>";
     }).join("");
@@ -74,7 +82,7 @@
   function targets(d) {
     var ul = $("[data-targets]");
     if (!d.targets || !d.targets.length) { ul.innerHTML = '<li class="bs-empty">暂无目标数据</li>'; return; }
-    ul.innerHTML = d.targets.slice(0, 6).map(function (t) {
+    ul.innerHTML = d.targets.slice(0, 5).map(function (t) {
       var cls = t.met === true ? "met" : (t.met === false ? "unmet" : "na");
       var progress = t.progress != null ? Math.max(0, Math.min(100, t.progress)) : null;
       return '<li class="' + cls + '"><span>' + esc(t.name) + "</span><b>" + fmt(t.actual, t.unit) + "</b>" +
@@ -118,6 +126,7 @@
     ticker(d);
     alarms(d);
     targets(d);
+    trim($("[data-ticker]"));  // after the boxes below it have their final height
     charts(d);
     if (!first && map) {
       var fresh = d.ticker.filter(function (c) { return c.new; });

@@ -89,7 +89,9 @@
     var template = values.link_template || "";
     var data = values.items.map(function (i) {
       var link = template.replace("{street}", encodeURIComponent(i.street || "")).replace("{code}", encodeURIComponent(i.code));
-      return { name: i.code, value: i.value, label: i.name || i.code, count: i.count, link: link };
+      var item = { name: i.code, value: i.value, label: i.name || i.code, count: i.count, link: link };
+      if (i.value == null) item.itemStyle = { areaColor: o.dark ? "#0a1a30" : "#f1f3f6" };  // outside the chosen street
+      return item;
     });
     var labels = [];
     if (o.level !== "grid") {
@@ -108,7 +110,8 @@
         formatter: function (p) {
           var d = p.data || {};
           if (p.seriesType === "map") {
-            return (d.label || p.name) + "<br>" + values.metric_label + "：" + (d.value == null ? 0 : d.value) + " " + unit;
+            if (d.value == null) return (d.label || p.name) + "<br>不在所选街道";
+            return (d.label || p.name) + "<br>" + values.metric_label + "：" + d.value + " " + unit;
           }
           if (p.seriesId === "points") return d.number + "<br>" + d.status + (d.sla === "red" ? " · 已超期" : "");
           if (p.seriesId === "clusters") return "未办结 " + d.count + " 件" + (d.overdue ? "，超期 " + d.overdue + " 件" : "") + "<br>点击放大";
@@ -200,7 +203,7 @@
 
   StatsMap.prototype.onClick = function (p) {
     var d = p.data || {};
-    if (p.seriesType === "map" && d.link) {
+    if (p.seriesType === "map" && d.link && d.value != null) {
       window.location.href = d.link;
     } else if ((p.seriesId === "points" || p.seriesId === "pulse") && d.number) {
       window.location.href = d.link || ("/cases/" + encodeURIComponent(d.number) + "/");
