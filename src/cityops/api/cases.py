@@ -16,7 +16,7 @@ from cityops.api.schemas import ActionIn, CaseIn, CaseOut, CasePage, CaseQuery, 
 from cityops.api.serialize import case_out, event_out
 from cityops.cases.errors import NotAllowed, ValidationFailed
 from cityops.cases.models import Channel
-from cityops.cases.selectors import CaseFilters, case_events, case_get, case_list
+from cityops.cases.selectors import CaseFilters, case_events, case_get, case_list, count_capped
 from cityops.cases.services import CaseInput, case_create
 from cityops.cases.states import TRANSITIONS
 from cityops.cases.workflow import case_transition
@@ -87,8 +87,10 @@ def list_cases(request: HttpRequest, query: Query[CaseQuery]):
     now = timezone.now()
     qs = case_list(user=user, filters=filters, now=now).select_related("master")
     start = (query.page - 1) * query.page_size
+    count, capped = count_capped(qs)
     return {
-        "count": qs.count(),
+        "count": count,
+        "count_capped": capped,
         "page": query.page,
         "page_size": query.page_size,
         "results": [case_out(case, user, now) for case in qs[start : start + query.page_size]],

@@ -147,7 +147,8 @@ class CaseOut(Schema):
 
 
 class CasePage(Schema):
-    count: int
+    count: int = Field(description="匹配的案件数；超过 10,000 时为 10,000 且 count_capped 为 true（请缩小筛选范围或使用导出）")
+    count_capped: bool = False
     page: int
     page_size: int
     results: list[CaseOut]

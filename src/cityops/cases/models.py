@@ -7,7 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
-from cityops.cases.states import Action, ReturnReason, Satisfaction, Status
+from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Satisfaction, Status
 from cityops.catalog.models import CaseType, Stage, Urgency
 
 
@@ -60,11 +60,12 @@ class Case(models.Model):
     address = models.CharField("地址", max_length=200, blank=True)
     grid = models.ForeignKey("geo.UnitGrid", verbose_name="单元网格", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     community = models.ForeignKey("geo.Region", verbose_name="社区/村", null=True, blank=True, on_delete=models.PROTECT, related_name="community_cases")
-    street = models.ForeignKey("geo.Region", verbose_name="街道/镇", null=True, blank=True, on_delete=models.PROTECT, related_name="street_cases")
+    # Indexed by the composite indexes of Meta (street/department first), not on their own.
+    street = models.ForeignKey("geo.Region", verbose_name="街道/镇", null=True, blank=True, on_delete=models.PROTECT, related_name="street_cases", db_index=False)
     reporter_name = models.CharField("反映人", max_length=64, blank=True)
     reporter_phone = models.CharField("联系电话", max_length=32, blank=True)
-    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
-    department = models.ForeignKey("catalog.Department", verbose_name="当前处置部门", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.NEW)
+    department = models.ForeignKey("catalog.Department", verbose_name="当前处置部门", null=True, blank=True, on_delete=models.PROTECT, related_name="cases", db_index=False)
     # SLA clock of the current stage.
     stage = models.CharField("当前环节", max_length=16, choices=Stage.choices, blank=True)
     stage_started_at = models.DateTimeField("环节开始", null=True, blank=True)
@@ -87,7 +88,7 @@ class Case(models.Model):
     answer = models.TextField("答复内容", blank=True)
     satisfaction = models.CharField("满意度", max_length=24, choices=Satisfaction.choices, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="录入人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField("上报时间", db_index=True)
+    created_at = models.DateTimeField("上报时间")
     registered_at = models.DateTimeField("立案时间", null=True, blank=True)
     dispatched_at = models.DateTimeField("派遣时间", null=True, blank=True)
     responded_at = models.DateTimeField("反馈时间", null=True, blank=True)
@@ -104,7 +105,18 @@ class Case(models.Model):
                 fields=["channel", "external_id"], condition=~models.Q(external_id=""), name="uniq_external_id_per_channel"
             ),
         ]
+        # Lists read the newest cases first under one filter: each of these walks an index in
+        # (created_at, id) order and stops after a page, instead of sorting every match.
+        # They replace the single-column indexes on status, department, street and created_at,
+        # so an insert maintains no more indexes than before.
         indexes = [
+            models.Index(fields=["-created_at", "-id"], name="case_recent"),
+            models.Index(fields=["status", "-created_at", "-id"], name="case_status_recent"),
+            models.Index(fields=["department", "-created_at", "-id"], name="case_dept_recent"),
+            models.Index(fields=["street", "-created_at", "-id"], name="case_street_recent"),
+            models.Index(
+                fields=["-created_at", "-id"], name="case_open_recent", condition=models.Q(status__in=sorted(OPEN_STATUSES))
+            ),
             models.Index(fields=["department", "status"], name="case_dept_status"),
             models.Index(fields=["street", "status"], name="case_street_status"),
             models.Index(fields=["status", "deadline"], name="case_status_deadline"),

@@ -25,6 +25,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -40,6 +41,7 @@ from cityops.cases.selectors import (
     case_events,
     case_get,
     case_list,
+    count_capped,
     duplicate_candidates,
     reporter_view,
 )
@@ -101,8 +103,19 @@ def _querystring(request: HttpRequest, drop: tuple[str, ...] = ("page",)) -> str
     return params.urlencode()
 
 
+class CappedPaginator(Paginator):
+    """Counts at most LIST_COUNT_CAP rows; `capped` tells the template to say "more than"."""
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        n, self.capped = count_capped(self.object_list)
+        return n
+
+
 def _page(request: HttpRequest, qs, size: int = PAGE_SIZE):
-    return Paginator(qs, size).get_page(request.GET.get("page"))
+    return CappedPaginator(qs, size).get_page(request.GET.get("page"))
 
 
 def _by_deadline(qs: QuerySet[Case]) -> QuerySet[Case]:

@@ -306,3 +306,15 @@ def test_supervise_marks_the_case_for_leaders(as_role, report, district, departm
     case = move(as_role("leader"), number, "supervise", note="请尽快处置")
     assert case["supervised"] is True and case["status"] == "dispatched"
     assert move(as_role("leader"), number, "urge")["urge_count"] == 1
+
+
+def test_list_count_stops_at_the_cap_and_says_so(as_role, category, monkeypatch):
+    monkeypatch.setattr("cityops.cases.selectors.LIST_COUNT_CAP", 3)
+    for i in range(5):
+        make_case(category=category, description=f"案件{i}")
+    client = as_role("leader")
+
+    page = client.get("/cases", {"page_size": 2}).json()
+    assert page["count"] == 3 and page["count_capped"] is True
+    narrow = client.get("/cases", {"page_size": 2, "q": "案件4"}).json()
+    assert narrow["count"] == 1 and narrow["count_capped"] is False

@@ -143,3 +143,13 @@ def test_desk_region_reloads_as_a_fragment(client, people, category):
     response = client.get(reverse("cases:desk_operator"), {"tab": "new"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="desk-region")
     html = response.content.decode()
     assert "<html" not in html and 'class="desk-region"' in html and "热线受理" not in html
+
+
+def test_case_list_says_more_than_when_the_count_is_capped(client, people, category, monkeypatch):
+    monkeypatch.setattr("cityops.cases.selectors.LIST_COUNT_CAP", 2)
+    for i in range(3):
+        make_case(category=category, description=f"案件{i}")
+    html = get(client, people["leader"], "cases:list").content.decode()
+    assert "超过 2 件" in html and "请增加筛选条件" in html
+    html = get(client, people["leader"], "cases:list", q="案件1").content.decode()
+    assert "共 1 件" in html and "超过" not in html
