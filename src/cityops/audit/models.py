@@ -27,6 +27,33 @@ class AuditAction(models.TextChoices):
     PERMISSION_CHANGE = "permission_change", "权限变更"
     CONFIG_CHANGE = "config_change", "配置变更"
     API_KEY_USE = "api_key_use", "API 密钥调用"
+    ACCOUNT_CHANGE = "account_change", "账号变更"
+    ANONYMISE = "anonymise", "个人信息匿名化"
+    BACKUP = "backup", "数据备份"
+    CHECKPOINT = "checkpoint", "日志清理检查点"
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """Refuses bulk edits and deletes; the one allowed update is the one Django issues itself."""
+
+    def update(self, **kwargs):
+        # Deleting a user sets `actor` to NULL through QuerySet.update (on_delete=SET_NULL).
+        # `actor` is not hashed, so that leaves the chain intact; anything else is refused.
+        if set(kwargs) == {"actor"} and kwargs["actor"] is None:
+            return super().update(**kwargs)
+        raise RuntimeError("AuditEntry is append-only")
+
+    def bulk_update(self, *args, **kwargs):
+        raise RuntimeError("AuditEntry is append-only")
+
+    def delete(self):
+        raise RuntimeError("AuditEntry is append-only; use audit.services.audit_purge")
+
+    delete.queryset_only = True
+
+    def _purge_through(self, last_id: int) -> int:
+        """Delete rows up to `last_id`: only `audit_purge` calls this, after its retention checks."""
+        return self.filter(id__lte=last_id)._raw_delete(self.db)
 
 
 class AuditEntry(models.Model):
@@ -45,11 +72,17 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField("上一条哈希", max_length=64)
     hash = models.CharField("哈希", max_length=64, unique=True)
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
         verbose_name = "审计日志"
         verbose_name_plural = "审计日志"
         ordering = ["-id"]
-        indexes = [models.Index(fields=["actor", "created_at"], name="audit_actor_time")]
+        indexes = [
+            models.Index(fields=["actor", "created_at"], name="audit_actor_time"),
+            # The API-key summary looks up the key's latest entry (see audit.apikeys).
+            models.Index(fields=["action", "target", "created_at"], name="audit_action_target_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.get_action_display()} {self.target}"

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -158,15 +160,96 @@ def verify_chain(batch_size: int = 2000) -> tuple[bool, int | None]:
     `prev_hash` is not the hash of the row before it (a row before it was deleted or
     inserted). When the newest rows were deleted, the head still names the last entry it
     appended, and that id is returned.
+
+    After `audit_purge` the oldest remaining row no longer follows the genesis hash: it must
+    follow the hash that a checkpoint entry, itself inside the verified chain, says the last
+    purged row had. Rows deleted from the start without such a checkpoint are found at the
+    first remaining row.
     """
     expected_prev = GENESIS_HASH
-    last_id = None
+    first_id = last_id = None
+    start_hash: str | None = None
+    anchors: set[str] = set()
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=batch_size):
+        if first_id is None:
+            first_id = entry.pk
+            if entry.prev_hash != GENESIS_HASH:
+                start_hash = expected_prev = entry.prev_hash
         if entry.prev_hash != expected_prev or entry_hash(entry) != entry.hash:
             return False, entry.pk
+        if entry.action == AuditAction.CHECKPOINT and isinstance(entry.details, dict):
+            through = entry.details.get("purged_through_id")
+            if isinstance(through, int) and through < first_id:
+                anchors.add(str(entry.details.get("purged_through_hash", "")))
         expected_prev = entry.hash
         last_id = entry.pk
+    if start_hash is not None and start_hash not in anchors:
+        return False, first_id
     head = AuditChainHead.objects.filter(pk=HEAD_ID).first()
     if head is not None and head.last_id is not None and (head.last_id != last_id or head.last_hash != expected_prev):
         return False, head.last_id
     return True, None
+
+
+# ---------------------------------------------------------------- retention
+
+MIN_RETENTION_DAYS = 183  # 等保 2.0: audit records are kept at least six months
+
+
+def retention_days() -> int:
+    """AUDIT_RETENTION_DAYS, never less than six months whatever the settings say."""
+    try:
+        configured = int(getattr(settings, "AUDIT_RETENTION_DAYS", MIN_RETENTION_DAYS))
+    except (TypeError, ValueError):
+        configured = MIN_RETENTION_DAYS
+    return max(MIN_RETENTION_DAYS, configured)
+
+
+class PurgeRefused(Exception):
+    """The purge would cut into the retention period, or the chain is not intact."""
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    purged: int
+    checkpoint: AuditEntry | None
+
+
+def audit_purge(*, before: datetime, actor_label: str = "", now: datetime | None = None) -> PurgeResult:
+    """Delete the entries older than `before` and leave a checkpoint that keeps the chain verifiable.
+
+    Refused when `before` is within the retention period (`retention_days()`), or when the
+    chain is already broken (purging would destroy the evidence). The checkpoint entry holds
+    the id and hash of the last purged row; `verify_chain` accepts the oldest remaining row
+    only if it follows that hash. Entries are removed oldest first up to the first entry at
+    or after `before`, so the kept part of the chain stays contiguous.
+    """
+    now = now or timezone.now()
+    if timezone.is_naive(before):
+        before = timezone.make_aware(before)
+    limit = now - timedelta(days=retention_days())
+    if before > limit:
+        raise PurgeRefused(
+            f"审计日志至少保存 {retention_days()} 天：只能清理 {timezone.localtime(limit):%Y-%m-%d %H:%M} 之前的记录。"
+        )
+    ok, first_bad = verify_chain()
+    if not ok:
+        raise PurgeRefused(f"审计日志哈希链校验失败（第一处异常在 ID {first_bad}），请先调查，不能清理。")
+    with transaction.atomic():
+        _lock_head()
+        first_kept = AuditEntry.objects.filter(created_at__gte=before).order_by("id").values_list("id", flat=True).first()
+        doomed = AuditEntry.objects.all() if first_kept is None else AuditEntry.objects.filter(id__lt=first_kept)
+        last = doomed.order_by("-id").values("id", "hash").first()
+        if last is None:
+            return PurgeResult(0, None)
+        count = doomed.count()
+        checkpoint = audit_record(
+            action=AuditAction.CHECKPOINT, actor_label=actor_label or "系统", target="audit:purge",
+            details={
+                "purged_through_id": last["id"], "purged_through_hash": last["hash"], "purged_count": count,
+                "before": before.isoformat(), "retention_days": retention_days(),
+            },
+            now=now,
+        )
+        purged = AuditEntry.objects.all()._purge_through(last["id"])
+    return PurgeResult(purged, checkpoint)
