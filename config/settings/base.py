@@ -211,3 +211,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", 
 CITYOPS_ESCALATE_AFTER_HOURS = float(os.environ.get("CITYOPS_ESCALATE_AFTER_HOURS", "24"))
 # The tiny insert endpoint the intake benchmark uses as its ceiling; never on in a deployment.
 CITYOPS_BENCHMARK_ENDPOINTS = env_bool("CITYOPS_BENCHMARK_ENDPOINTS", False)
+
+# ---------------------------------------------------------------- audit retention & privacy (等保 2.0)
+# Audit entries are kept at least six months; `cityops audit purge` refuses anything younger,
+# and a value below 183 is raised to 183 (cityops.audit.services.retention_days).
+AUDIT_RETENTION_DAYS = max(183, int(os.environ.get("AUDIT_RETENTION_DAYS", "183")))
+# Reporters' names and phones of cases closed more than this many months ago are anonymised
+# by the daily "privacy" job (cityops.cases.privacy); 0 turns the job off.
+PERSONAL_DATA_RETENTION_MONTHS = int(os.environ.get("PERSONAL_DATA_RETENTION_MONTHS", "24"))
