@@ -163,7 +163,12 @@ def open_case_fields(case: Case) -> dict:
 def open_case_sync(case: Case) -> None:
     """Make the case's snapshot row match the case: present while open, gone once closed."""
     if case.status in OPEN_STATUSES:
-        OpenCase.objects.update_or_create(case_id=case.pk, defaults=open_case_fields(case))
+        # One INSERT … ON CONFLICT DO UPDATE (update_or_create costs a savepoint, a SELECT … FOR
+        # UPDATE and a write: a third of a live rollup update's statements).
+        fields = open_case_fields(case)
+        OpenCase.objects.bulk_create(
+            [OpenCase(case_id=case.pk, **fields)], update_conflicts=True, unique_fields=["case"], update_fields=list(fields)
+        )
     else:
         OpenCase.objects.filter(case_id=case.pk).delete()
 
