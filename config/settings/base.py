@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "cityops.audit.context.AuditContextMiddleware",  # who and from where, for permission/config audit entries
 ]
 
 AUTHENTICATION_BACKENDS = [

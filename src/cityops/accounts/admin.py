@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from cityops.accounts.models import User
-from cityops.accounts.services import check_separation_of_duties
+from cityops.accounts.roles import ADMIN_ROLES
+from cityops.accounts.services import check_separation_of_duties, may_assign_roles
 
 
 class UserAdminForm(forms.ModelForm):
@@ -49,6 +50,42 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("department").prefetch_related("groups")
+
+    # 三员分立: the system administrator manages accounts but not their roles, and not the
+    # accounts of the other administrators (resetting their password would be taking their
+    # role); the security administrator assigns roles and nothing else; nobody their own.
+
+    @staticmethod
+    def _may_edit_account(request, obj: User | None) -> bool:
+        user = request.user
+        if user.is_superuser:
+            return True
+        if not user.has_perm("accounts.change_user"):
+            return False
+        return obj is None or obj.pk == user.pk or not obj.role_codes & ADMIN_ROLES
+
+    @staticmethod
+    def _may_assign_roles(request, obj: User | None) -> bool:
+        return may_assign_roles(request.user, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._may_edit_account(request, obj) or self._may_assign_roles(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fields
+        if not self._may_assign_roles(request, obj):
+            fields.append("groups")
+        if not self._may_edit_account(request, obj):
+            fields += [f for f in UserAdminForm.Meta.fields if f != "groups"]
+        return fields
+
+    def user_change_password(self, request, id, form_url=""):
+        target = self.get_object(request, id)
+        if target is not None and not self._may_edit_account(request, target):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -15,3 +15,23 @@ def refuse_two_admin_roles(sender, instance, action, pk_set, **kwargs):
     adding = set(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True))
     current = set(instance.groups.values_list("name", flat=True))
     check_separation_of_duties(current | adding)
+
+
+@receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="cityops.accounts.group_permissions")
+def refuse_admin_permissions_elsewhere(sender, instance, action, reverse, pk_set, **kwargs):
+    """Whatever path adds permissions to a group (the admin, a script), the split holds."""
+    from django.contrib.auth.models import Permission
+
+    from cityops.accounts.services import check_group_permissions
+
+    if action != "pre_add" or not pk_set:
+        return
+    if reverse:  # permission.group_set.add(group, …)
+        groups = list(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True))
+        names = [f"{instance.content_type.app_label}.{instance.codename}"]
+    else:
+        groups = [instance.name]
+        names = [f"{app}.{code}" for app, code in Permission.objects.filter(pk__in=pk_set).values_list("content_type__app_label", "codename")]
+    for name in groups:
+        check_group_permissions(name, names)
+

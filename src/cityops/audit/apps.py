@@ -9,8 +9,12 @@ class AuditConfig(AppConfig):
     verbose_name = "审计日志"
 
     def ready(self) -> None:
+        from django.contrib import admin
+
         from cityops.accounts import roles
-        from cityops.audit import signals  # noqa: F401  (login receivers)
+        from cityops.audit import receivers, signals  # noqa: F401  (login, permission and configuration receivers)
+
+        admin.site.add_action(receivers.audited_delete_selected, "delete_selected")
 
         # 三员分立: only the audit administrator reads the trail (see accounts.roles).
         granted = roles.ROLE_PERMISSIONS[roles.AUDITOR]

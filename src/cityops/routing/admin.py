@@ -53,13 +53,13 @@ class RoutingModelAdmin(admin.ModelAdmin):
         if queryset.count() != 1:
             self.message_user(request, "请只选择一个模型启用。", messages.ERROR)
             return
-        model = registry.model_activate(queryset.get().version)
+        model = registry.model_activate(queryset.get().version, request=request)
         self.message_user(request, f"已启用模型 v{model.version}。", messages.SUCCESS)
 
     @admin.action(description="回滚到上一个启用过的模型")
     def rollback(self, request, queryset):
         try:
-            model = registry.model_rollback()
+            model = registry.model_rollback(request=request)
         except registry.ModelNotFound as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return

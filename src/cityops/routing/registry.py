@@ -63,21 +63,32 @@ def model_save(
     return model
 
 
-def model_activate(version: int) -> RoutingModel:
-    """Make `version` the one active model (the previous one stays stored for rollback)."""
+def model_activate(version: int, *, actor=None, request=None) -> RoutingModel:
+    """Make `version` the one active model (the previous one stays stored for rollback).
+
+    A configuration change: recorded in the audit trail with `actor` (or "系统")."""
+    from cityops.audit.models import AuditAction
+    from cityops.audit.services import audit_record
+
     with transaction.atomic():
         target = RoutingModel.objects.select_for_update().filter(version=version).defer("artifact").first()
         if target is None:
             raise ModelNotFound(f"模型版本 v{version} 不存在。")
         now = timezone.now()
+        previous = list(RoutingModel.objects.filter(active=True).exclude(pk=target.pk).values_list("version", flat=True))
         # Deactivate first: the partial unique index allows one active row at any moment.
         RoutingModel.objects.filter(active=True).exclude(pk=target.pk).update(active=False)
         RoutingModel.objects.filter(pk=target.pk).update(active=True, activated_at=now)
+        audit_record(
+            action=AuditAction.CONFIG_CHANGE, actor=actor, actor_label="" if actor or request else "系统",
+            request=request, target=f"routing.routingmodel:v{version}",
+            details={"op": "activate", "version": version, "previous": previous},
+        )
     clear_cache()
     return RoutingModel.objects.defer("artifact").get(pk=target.pk)
 
 
-def model_rollback() -> RoutingModel:
+def model_rollback(*, actor=None, request=None) -> RoutingModel:
     """Re-activate the model that was active before the current one."""
     current = RoutingModel.objects.filter(active=True).defer("artifact").first()
     previous = (
@@ -89,7 +100,7 @@ def model_rollback() -> RoutingModel:
     )
     if previous is None:
         raise ModelNotFound("没有可回滚的上一版本模型。")
-    return model_activate(previous.version)
+    return model_activate(previous.version, actor=actor, request=request)
 
 
 # ---------------------------------------------------------------- the active model, cached
