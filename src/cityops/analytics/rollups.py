@@ -36,6 +36,7 @@ from cityops.analytics.periods import day_bounds, month_start
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.signals import case_event_committed
 from cityops.cases.states import OPEN_STATUSES, Action, Status
+from cityops.common.db import asynchronous_commit
 
 logger = logging.getLogger("cityops.analytics")
 
@@ -195,7 +196,8 @@ def apply_event(case: Case, event: CaseEvent) -> None:
                 deltas.append((created_day, street_id, Dim.TYPE, case.case_type, 1))
         event_day = local_day(event.created_at)
         deltas += [(event_day, street_id, dim, key, 1) for dim, key in event_facts(event)]
-    with transaction.atomic():
+    # Derived data: `rollup_repair` rebuilds what a crash could lose, so no disk flush is awaited.
+    with asynchronous_commit():
         bump(deltas)
         open_case_sync(case)
 

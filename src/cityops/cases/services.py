@@ -24,6 +24,7 @@ from cityops.cases.models import (
     CoordSystem,
 )
 from cityops.cases.signals import case_event_committed
+from cityops.common.db import asynchronous_commit
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import CaseType, Category, Stage, Urgency
 
@@ -64,10 +65,7 @@ def next_case_number(now: datetime) -> str:
     day = timezone.localtime(now).date()
     if connection.in_atomic_block:
         return f"{NUMBER_PREFIX}{day:%Y%m%d}-{_bump_counter(day):04d}"
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    with asynchronous_commit():
         last = _bump_counter(day)
     return f"{NUMBER_PREFIX}{day:%Y%m%d}-{last:04d}"
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from cityops.cases.models import Case
 from cityops.cases.states import OPEN_STATUSES
+from cityops.common.db import asynchronous_commit
 from cityops.routing.models import DuplicateIndexEntry
 from cityops.routing.text import char_text, normalize
 
@@ -55,11 +56,13 @@ def index_case(case: Case) -> None:
     if not indexable(case):
         DuplicateIndexEntry.objects.filter(case_id=case.pk).delete()
         return
-    DuplicateIndexEntry.objects.update_or_create(
-        case_id=case.pk,
-        defaults={"cell": cell_of(case.lon, case.lat), "lat": case.lat, "lon": case.lon, "created_at": case.created_at,
-                  "text": summary(case.title, case.description)},
-    )
+    entry = DuplicateIndexEntry(case_id=case.pk, cell=cell_of(case.lon, case.lat), lat=case.lat, lon=case.lon,
+                                created_at=case.created_at, text=summary(case.title, case.description))
+    # One upsert with an asynchronous commit: the index is derived data (`cityops routing reindex`).
+    with asynchronous_commit():
+        DuplicateIndexEntry.objects.bulk_create(
+            [entry], update_conflicts=True, unique_fields=["case"], update_fields=["cell", "lat", "lon", "created_at", "text"]
+        )
 
 
 def reindex(batch: int = 2000) -> int:
