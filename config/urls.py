@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("open311/v2/", include("cityops.api.open311_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("account/", include("cityops.accounts.urls")),
     path("", include("cityops.ops.urls")),
     path("", include("cityops.cases.urls")),
     path("", include("cityops.routing.urls")),

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "cityops.common",
     "cityops.accounts",
     "cityops.geo",
@@ -69,11 +71,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "cityops.audit.context.AuditContextMiddleware",  # who and from where, for permission/config audit entries
+    # After auth, OTP, messages and htmx: idle timeout, single session, second factor, password change.
+    "cityops.accounts.middleware.AuthenticationPolicyMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -117,11 +122,36 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "cityops.accounts.validators.MinimumLengthValidator"},
+    {"NAME": "cityops.accounts.validators.CharacterClassesValidator"},
+    {"NAME": "cityops.accounts.validators.UsernameValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "cityops.accounts.validators.PasswordHistoryValidator"},
 ]
+
+# ---------------------------------------------------------------- identification & authentication (等保 2.0 身份鉴别)
+# Password policy, read by cityops.accounts.validators when a password is set.
+CITYOPS_PASSWORD_MIN_LENGTH = int(os.environ.get("CITYOPS_PASSWORD_MIN_LENGTH", "10"))
+CITYOPS_PASSWORD_MIN_CLASSES = int(os.environ.get("CITYOPS_PASSWORD_MIN_CLASSES", "3"))  # of upper/lower/digit/symbol
+CITYOPS_PASSWORD_HISTORY = int(os.environ.get("CITYOPS_PASSWORD_HISTORY", "5"))  # last N can't be reused
+CITYOPS_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("CITYOPS_PASSWORD_MAX_AGE_DAYS", "90"))  # 0: never expires
+# Sessions end after this much inactivity (SESSION_COOKIE_AGE caps their whole life). Requests
+# of the views below (background polls) neither count as activity nor keep a session alive.
+CITYOPS_SESSION_IDLE_MINUTES = int(os.environ.get("CITYOPS_SESSION_IDLE_MINUTES", "30"))
+CITYOPS_SESSION_PASSIVE_VIEWS = env_list("CITYOPS_SESSION_PASSIVE_VIEWS", ["cases:notification_count"])
+# On: a new login ends the account's other sessions.
+CITYOPS_SINGLE_SESSION = env_bool("CITYOPS_SINGLE_SESSION", False)
+# Roles that must sign in with a TOTP second factor (anyone may enrol voluntarily). Empty keeps
+# the demo's one-password logins; production should set
+# OTP_REQUIRED_ROLES=sysadmin,secadmin,auditor,leader (superusers then need it too).
+OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", [])
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "城运·一网统管")
+# django-otp's own back-off (1 s, 2 s, 4 s …) is off: wrong codes lock the account like wrong
+# passwords (AXES_FAILURE_LIMIT per AXES_COOLOFF_TIME, see cityops.accounts.otp).
+OTP_TOTP_THROTTLE_FACTOR = 0
+# The admin never shows a device's secret after it was created.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"

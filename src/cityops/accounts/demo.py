@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
 from cityops.accounts import roles
 from cityops.accounts.models import User
@@ -71,6 +72,9 @@ def demo_accounts_ensure(password: str) -> list[tuple[str, str, str]]:
         user.department = departments.get(account.department_code) if account.department_code else None
         user.is_active = True
         user.password = hashed
+        # Demo passwords are shared on purpose: no forced change, and the expiry clock restarts.
+        user.must_change_password = False
+        user.password_changed_at = timezone.now()
         user.save()
         user_set_roles(user=user, role_codes=[account.role])
         rows.append((account.username, account.display_name, roles.role_label(account.role)))

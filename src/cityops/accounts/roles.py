@@ -77,6 +77,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     SECADMIN: [
         "auth.view_group", "auth.change_group", "auth.view_permission",
         "accounts.view_user",
+        # Resetting a lost phone's TOTP device; its secret stays hidden (OTP_ADMIN_HIDE_SENSITIVE_DATA).
+        "otp_totp.view_totpdevice", "otp_totp.delete_totpdevice",
     ],
     AUDITOR: [
         "admin.view_logentry",

@@ -108,3 +108,18 @@ def generate_password() -> str:
     """A random password that passes the validators (mixed classes, 16 characters)."""
     return "Cy-" + secrets.token_urlsafe(12)
 
+
+def password_change_by_owner(*, user: User, new_password: str, request=None) -> None:
+    """The owner replaces the password (validated by the caller's form): this clears the
+    initial-password flag and restarts the expiry clock; the hash joins the history."""
+    from cityops.audit.models import AuditAction
+    from cityops.audit.services import audit_record
+
+    reason = "initial" if user.must_change_password else "self"
+    user.set_password(new_password)
+    user._initial_password = False
+    user.save()
+    audit_record(
+        action=AuditAction.ACCOUNT_CHANGE, actor=user, target=f"user:{user.get_username()}", request=request,
+        details={"change": "password", "reason": reason},
+    )

@@ -1,11 +1,16 @@
-"""Last line of defence for 三员分立: whatever path adds groups to a user, two admin roles never meet."""
+"""Last line of defence for 三员分立 (whatever path adds groups to a user, two admin roles never
+meet); every login claims its session, every logout is audited with its reason."""
 
 from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
 from cityops.accounts.models import User
 from cityops.accounts.services import check_separation_of_duties
+from cityops.accounts.sessions import REASON_USER, session_claim
+from cityops.audit.models import AuditAction
+from cityops.audit.services import audit_record
 
 
 @receiver(m2m_changed, sender=User.groups.through)
@@ -15,6 +20,24 @@ def refuse_two_admin_roles(sender, instance, action, pk_set, **kwargs):
     adding = set(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True))
     current = set(instance.groups.values_list("name", flat=True))
     check_separation_of_duties(current | adding)
+
+
+@receiver(user_logged_in, dispatch_uid="cityops.accounts.session_claim")
+def claim_session(sender, request, user, **kwargs):
+    # API token requests also send user_logged_in, but they open no session.
+    if request is None or not hasattr(request, "session") or request.path.startswith("/api/"):
+        return
+    session_claim(request=request, user=user)
+
+
+@receiver(user_logged_out, dispatch_uid="cityops.accounts.logout_audit")
+def record_logout(sender, request, user, **kwargs):
+    if user is None:
+        return
+    audit_record(
+        action=AuditAction.LOGOUT, actor=user, target=f"user:{user.get_username()}", request=request,
+        details={"reason": getattr(request, "_cityops_logout_reason", REASON_USER)},
+    )
 
 
 @receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="cityops.accounts.group_permissions")

@@ -10,9 +10,21 @@ from ninja import Router, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
+from cityops.accounts.otp import OtpLocked, otp_verify
+from cityops.accounts.policy import REASON_EXPIRED, otp_device, password_change_reason, second_factor_needed
 from cityops.api.errors import ApiError
 from cityops.api.schemas import ErrorOut, TokenIn, TokenOut
 from cityops.api.tokens import TokenRejected, token_authenticate, token_issue, token_revoke
+
+PASSWORD_CHANGE_MESSAGES = {
+    REASON_EXPIRED: "密码已过期，请先登录网页修改密码。",
+}
+PASSWORD_CHANGE_DEFAULT = "请先登录网页修改初始密码。"
+
+
+def _refuse_password_change(reason: str, *, suffix: str = "") -> ApiError:
+    message = PASSWORD_CHANGE_MESSAGES.get(reason, PASSWORD_CHANGE_DEFAULT)
+    return ApiError(403, "password_change_required", message.rstrip("。") + suffix + "。", {"reason": reason})
 
 
 class BearerToken(HttpBearer):
@@ -23,6 +35,10 @@ class BearerToken(HttpBearer):
             record = token_authenticate(token)
         except TokenRejected as exc:
             raise AuthenticationError(401, exc.message) from None
+        # A token outlives the password's validity: an expired or reset password stops it too.
+        reason = password_change_reason(record.user)
+        if reason:
+            raise _refuse_password_change(reason)
         request.api_token = record
         request.user = record.user
         return record.user
@@ -52,8 +68,19 @@ def token_create(request: HttpRequest, payload: TokenIn):
         raise ApiError(429, "locked_out", f"登录失败次数过多，账号已被临时锁定，{wait}。")
     if user is None:
         raise ApiError(401, "invalid_credentials", "用户名或密码错误")
-    if getattr(user, "must_change_password", False):
-        raise ApiError(403, "password_change_required", "请先登录网页修改初始密码，再申请接口令牌。")
+    if second_factor_needed(user):
+        if otp_device(user) is None:
+            raise ApiError(403, "otp_enrolment_required", "请先登录网页绑定动态口令，再申请接口令牌。")
+        if not payload.otp:
+            raise ApiError(401, "otp_required", "该账号须提供动态口令（otp 字段）。")
+        try:
+            if otp_verify(user=user, token=payload.otp, request=request) is None:
+                raise ApiError(401, "otp_invalid", "动态口令不正确。")
+        except OtpLocked:
+            raise ApiError(429, "locked_out", f"动态口令错误次数过多，账号已被临时锁定，请 {_lockout_minutes()} 分钟后再试。") from None
+    reason = password_change_reason(user)
+    if reason:
+        raise _refuse_password_change(reason, suffix="，再申请接口令牌")
     issued = token_issue(user=user, name=payload.name)
     # A token is a login: last_login is updated and axes clears the failure count.
     user_logged_in.send(sender=type(user), request=request, user=user)

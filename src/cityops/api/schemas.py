@@ -27,6 +27,7 @@ class TokenIn(Schema):
     username: str = Field(..., max_length=150)
     password: str = Field(..., max_length=256)
     name: str = Field("", max_length=64, description="令牌用途说明（可选）")
+    otp: str = Field("", max_length=8, description="6 位动态口令：账号已绑定动态口令或角色要求双因素认证时必填")
 
 
 class TokenOut(Schema):

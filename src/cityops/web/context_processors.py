@@ -6,6 +6,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_roles": []}
+    if getattr(request, "cityops_login_pending", False):
+        # A second factor or a new password is still owed: offer no page that would bounce back.
+        return {"nav_items": [], "user_roles": [role_label(code) for code in sorted(user.role_codes)]}
     path = request.path
     items = nav_for(user)
     for item in items:

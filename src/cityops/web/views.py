@@ -1,9 +1,14 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils import timezone
 
+from cityops.accounts.policy import password_expires_at
 from cityops.accounts.roles import ROLES
 from cityops.web.navigation import nav_for
 
@@ -18,13 +23,24 @@ def home(request):
     user = request.user
     roles = [ROLES[code] for code in sorted(user.role_codes) if code in ROLES]
     desks = [item for item in nav_for(user) if item["url"] != request.path]
-    return render(request, "web/home.html", {"roles": roles, "desks": desks})
+    expires = password_expires_at(user)
+    # Warn for the last two weeks, so the change isn't a surprise at the next login.
+    soon = expires if expires is not None and expires - timezone.now() < timedelta(days=14) else None
+    return render(request, "web/home.html", {"roles": roles, "desks": desks, "password_expires_at": soon})
+
+
+def _lockout_minutes() -> int:
+    cooloff = getattr(settings, "AXES_COOLOFF_TIME", None)
+    return max(int(cooloff.total_seconds() // 60), 1) if isinstance(cooloff, timedelta) else 15
 
 
 def locked_out(request, credentials=None, *args, **kwargs):
+    """Too many failed passwords or TOTP codes (django-axes, cityops.accounts.otp)."""
+    minutes = _lockout_minutes()
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "locked_out", "message": "登录失败次数过多，账号已临时锁定，请 15 分钟后再试。", "details": None}, status=429)
-    return render(request, "registration/locked_out.html", status=429)
+        message = f"登录失败次数过多，账号已临时锁定，请 {minutes} 分钟后再试。"
+        return JsonResponse({"code": "locked_out", "message": message, "details": None}, status=429)
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
 
 
 def favicon(request):

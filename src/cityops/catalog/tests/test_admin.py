@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client_logged_in(client: Client) -> Client:
-    user = get_user_model().objects.create_superuser(username="root-admin", password="x" * 12, email="")
+    user = get_user_model().objects.create_superuser(
+        username="root-admin", password="x" * 12, email="", must_change_password=False
+    )
     client.force_login(user)
     return client
 

@@ -8,7 +8,7 @@ from cityops.routing.models import RoutingModel
 def test_admin_lists_models_and_activates_and_rolls_back(client, db, trained):
     first = registry.model_save(trained, activate=True)
     second = registry.model_save(trained)
-    admin = User.objects.create_superuser("root-admin", "root@example.com", "Demo-pass-123")
+    admin = User.objects.create_superuser("root-admin", "root@example.com", "Demo-pass-123", must_change_password=False)
     client.force_login(admin)
     url = reverse("admin:routing_routingmodel_changelist")
     assert client.get(url).status_code == 200

@@ -1,0 +1,25 @@
+"""TOTP codes for tests, computed with django-otp's own RFC 6238 implementation (no pyotp)."""
+
+from __future__ import annotations
+
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+def code_for(device: TOTPDevice, *, ahead: int = 0) -> str:
+    """The device's code for the current time step plus `ahead` steps.
+
+    A code is accepted once (django-otp refuses any step not after the last verified one),
+    so a second verification in the same test uses `ahead=1`, still within the tolerance."""
+    device.refresh_from_db()
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift + ahead)
+    return str(value).zfill(device.digits)
+
+
+def wrong_code_for(device: TOTPDevice) -> str:
+    """A code no step within the tolerance window accepts."""
+    valid = {code_for(device, ahead=a) for a in range(-2, 4)}
+    candidate = 123456
+    while str(candidate) in valid:
+        candidate += 1
+    return str(candidate)
