@@ -47,6 +47,7 @@ SCHEDULE: tuple[Slot, ...] = (
     Slot("rollups", "CITYOPS_ROLLUP_SECONDS", 300, expires=290, soft_time_limit=1200),
     Slot("reports", "CITYOPS_REPORT_SECONDS", 3600, expires=3000, soft_time_limit=1800),
     Slot("retrain", "CITYOPS_RETRAIN_SECONDS", 86400, expires=3600, soft_time_limit=3 * 3600),
+    Slot("privacy", "CITYOPS_PRIVACY_SECONDS", 86400, expires=3600, soft_time_limit=3600),
 )
 TASK_PREFIX = "cityops."
 

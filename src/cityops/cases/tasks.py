@@ -46,6 +46,13 @@ DEFAULT_HOOKS: dict[str, str] = {
 # ---------------------------------------------------------------- the jobs
 
 
+def privacy_job() -> dict[str, Any]:
+    """Reporters of cases closed longer ago than PERSONAL_DATA_RETENTION_MONTHS become anonymous."""
+    from cityops.cases.privacy import privacy_job as run
+
+    return run()
+
+
 def sla_scan_job() -> dict[str, Any]:
     """Yellow/red transitions with their events and notifications (see `sla_scan`)."""
     from cityops.cases.sla_scan import sla_scan
@@ -144,6 +151,7 @@ def periodic_jobs() -> list[PeriodicJob]:
     funcs: dict[str, Callable[[], dict[str, Any]]] = {
         "sla_scan": sla_scan_job, ESCALATE_JOB: escalate_overdue, "webhooks": hook_job("webhooks"),
         "rollups": hook_job("rollups"), "reports": hook_job("reports"), "retrain": hook_job("retrain"),
+        "privacy": privacy_job,
     }
     return [PeriodicJob(slot.name, funcs[slot.name], slot.every, slot.expires, slot.soft_time_limit) for slot in SCHEDULE]
 

@@ -1,0 +1,184 @@
+"""Personal data retention: reporters of long-closed cases become anonymous (个人信息保护).
+
+A case closed (结案 or 不予立案) more than `PERSONAL_DATA_RETENTION_MONTHS` months ago keeps
+what statistics need (category, location, street/grid, channel, every time stamp, status,
+satisfaction) and loses what identifies the reporter:
+
+* `Case.reporter_name` / `reporter_phone` are emptied;
+* phone numbers, ID-card numbers and e-mail addresses written into the description, the
+  answer, the result and the case's event notes are replaced (`scrub_text`);
+* the personal keys of the payload an outside system sent (`IntakeRecord.payload`: the
+  12345 order's reporter, Open311's name, phone, e-mail, device id) are removed.
+
+Each step selects only rows that still hold such data, so a run repeats nothing a previous
+run did, can stop anywhere (batches, each its own transaction) and the next run goes on.
+One audit entry per run records what was done.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cityops.cases.models import Case, CaseEvent
+from cityops.cases.states import FINAL_STATUSES
+
+BATCH = 500
+REDACTED = "〔已匿名〕"
+# Plain regular expressions that mean the same in Python and in the database (PostgreSQL
+# ARE / SQLite's Python REGEXP), so the rows the database selects are exactly those the
+# scrubber changes, and a scrubbed row is never selected again.
+PERSONAL_PATTERN = "|".join([
+    r"[0-9]{17}[0-9Xx]",                                   # ID-card number
+    r"1[3-9][0-9]{9}",                                      # mobile phone
+    r"0[0-9]{2,3}-[0-9]{7,8}",                              # landline with area code
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",     # e-mail
+])
+_PERSONAL = re.compile(PERSONAL_PATTERN)
+# Keys of outside systems' payloads that name or reach a person.
+PERSONAL_KEYS = frozenset({
+    "reporter_name", "reporter_phone", "first_name", "last_name", "name", "phone", "email", "device_id",
+    "account_id", "contact", "mobile", "id_number",
+})
+
+
+def scrub_text(text: str) -> str:
+    return _PERSONAL.sub(REDACTED, text or "")
+
+
+def retention_months() -> int:
+    return max(0, int(getattr(settings, "PERSONAL_DATA_RETENTION_MONTHS", 24)))
+
+
+def cutoff_for(months: int, now: datetime) -> datetime:
+    """`now` minus whole calendar months (the 31st becomes the month's last day)."""
+    local = timezone.localtime(now)
+    year, month = divmod(local.month - 1 - months, 12)
+    year, month = local.year + year, month + 1
+    import calendar
+
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)
+
+
+@dataclass
+class AnonymiseResult:
+    months: int
+    cutoff: datetime | None
+    cases: int = 0
+    events: int = 0
+    intake_records: int = 0
+    dry_run: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.cases + self.events + self.intake_records
+
+
+def _old_closed_cases(cutoff: datetime) -> QuerySet[Case]:
+    return Case.objects.filter(status__in=FINAL_STATUSES, closed_at__lt=cutoff)
+
+
+def _cases_to_do(cutoff: datetime) -> QuerySet[Case]:
+    return _old_closed_cases(cutoff).filter(
+        ~Q(reporter_name="") | ~Q(reporter_phone="") | Q(description__regex=PERSONAL_PATTERN)
+        | Q(answer__regex=PERSONAL_PATTERN) | Q(result__regex=PERSONAL_PATTERN)
+    )
+
+
+def _events_to_do(cutoff: datetime) -> QuerySet[CaseEvent]:
+    return CaseEvent.objects.filter(case__in=_old_closed_cases(cutoff), note__regex=PERSONAL_PATTERN)
+
+
+def _records_to_do(cutoff: datetime):
+    from cityops.api.models import IntakeRecord
+
+    return IntakeRecord.objects.filter(case__in=_old_closed_cases(cutoff), payload__has_any_keys=sorted(PERSONAL_KEYS))
+
+
+def _strip_payload(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_payload(v) for k, v in value.items() if k not in PERSONAL_KEYS}
+    if isinstance(value, list):
+        return [_strip_payload(v) for v in value]
+    if isinstance(value, str):
+        return scrub_text(value)
+    return value
+
+
+def _batches(qs: QuerySet, batch: int):
+    """Primary keys of `qs` in ascending batches; re-queried each time, so rows already done drop out."""
+    last = 0
+    while True:
+        pks = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not pks:
+            return
+        yield pks
+        last = pks[-1]
+
+
+def personal_data_anonymise(
+    *, months: int | None = None, now: datetime | None = None, dry_run: bool = False, batch: int = BATCH,
+) -> AnonymiseResult:
+    """Anonymise the reporters of cases closed more than `months` months ago (default: the setting).
+
+    `months == 0` turns the job off. With `dry_run`, counts what would change and writes
+    nothing (no audit entry either). Safe to run again at any time; records one audit entry
+    per real run.
+    """
+    from cityops.audit.models import AuditAction
+    from cityops.audit.services import audit_record
+
+    months = retention_months() if months is None else months
+    now = now or timezone.now()
+    if months <= 0:
+        return AnonymiseResult(months=0, cutoff=None, dry_run=dry_run)
+    cutoff = cutoff_for(months, now)
+    result = AnonymiseResult(months=months, cutoff=cutoff, dry_run=dry_run)
+    if dry_run:
+        result.cases = _cases_to_do(cutoff).count()
+        result.events = _events_to_do(cutoff).count()
+        result.intake_records = _records_to_do(cutoff).count()
+        return result
+
+    for pks in _batches(_cases_to_do(cutoff), batch):
+        with transaction.atomic():
+            for pk, description, answer, outcome in Case.objects.filter(pk__in=pks).values_list("pk", "description", "answer", "result"):
+                # update(): a closed case's version and updated_at stay as they were.
+                Case.objects.filter(pk=pk).update(
+                    reporter_name="", reporter_phone="", description=scrub_text(description),
+                    answer=scrub_text(answer), result=scrub_text(outcome),
+                )
+            result.cases += len(pks)
+    for pks in _batches(_events_to_do(cutoff), batch):
+        with transaction.atomic():
+            # The event log is append-only for the workflow; removing personal data from a
+            # note is the one rewrite it allows, done here through update().
+            for pk, note in CaseEvent.objects.filter(pk__in=pks).values_list("pk", "note"):
+                CaseEvent.objects.filter(pk=pk).update(note=scrub_text(note))
+            result.events += len(pks)
+    from cityops.api.models import IntakeRecord
+
+    for pks in _batches(_records_to_do(cutoff), batch):
+        with transaction.atomic():
+            for pk, payload in IntakeRecord.objects.filter(pk__in=pks).values_list("pk", "payload"):
+                IntakeRecord.objects.filter(pk=pk).update(payload=_strip_payload(payload))
+            result.intake_records += len(pks)
+
+    details = {k: v for k, v in asdict(result).items() if k != "dry_run"}
+    details["cutoff"] = cutoff.isoformat()
+    audit_record(action=AuditAction.ANONYMISE, actor_label="系统 (个人信息保留期限)", target="cases:reporters", details=details)
+    return result
+
+
+def privacy_job() -> dict[str, Any]:
+    """The periodic job "privacy" (cases/tasks.py)."""
+    result = personal_data_anonymise()
+    return {"months": result.months, "cases": result.cases, "events": result.events, "intake_records": result.intake_records}
