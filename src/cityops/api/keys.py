@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -216,6 +217,48 @@ def log_call(request: HttpRequest, response: HttpResponse) -> None:
         )
     except Exception:  # the log must never turn an answered call into an error
         log.exception("could not write the API call log for key %s", record.name)
+        return
+    try:
+        audit_key_use(record, request, response.status_code)
+    except Exception:
+        log.exception("could not write the audit entry for key %s", record.name)
+
+
+def audit_window() -> timedelta:
+    return timedelta(minutes=max(1, int(getattr(settings, "AUDIT_API_KEY_WINDOW_MINUTES", 60))))
+
+
+def audit_key_use(record: ApiKey, request: HttpRequest, status_code: int, *, now: datetime | None = None) -> bool:
+    """Put the key's use into the audit trail: one entry per key per window, not one per call.
+
+    Every call is in ApiCallLog (key name, path, status, address). An IoT platform may call
+    many times a second, and every audit append takes the chain lock, so the tamper-evident
+    trail gets a summary instead: the first call of each window writes an entry that counts
+    the key's calls since its previous entry. True when an entry was written.
+    """
+    from cityops.audit.models import AuditAction, AuditEntry
+    from cityops.audit.services import audit_record
+
+    now = now or timezone.now()
+    target = f"apikey:{record.name}"
+    last = (
+        AuditEntry.objects.filter(action=AuditAction.API_KEY_USE, target=target)
+        .order_by("-created_at").values_list("created_at", flat=True).first()
+    )
+    if last is not None and now - last < audit_window():
+        return False
+    since = last or record.created_at
+    calls = ApiCallLog.objects.filter(api_key=record, created_at__gt=since).count()
+    audit_record(
+        action=AuditAction.API_KEY_USE, actor=record.user, actor_label=record.name, target=target, request=request,
+        details={
+            "key": record.name, "prefix": record.prefix, "calls_since_previous_entry": calls,
+            "since": since.isoformat(), "window_minutes": int(audit_window().total_seconds() // 60),
+            "this_call": {"method": request.method, "path": request.path[:200], "status": status_code},
+        },
+        now=now,
+    )
+    return True
 
 
 def with_call_log(view):
