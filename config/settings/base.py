@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "cityops.audit.context.AuditContextMiddleware",  # who and from where, for permission/config audit entries
@@ -186,6 +187,30 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Content-Security-Policy (django-csp 4): scripts only from our own static files, so an
+# injected <script> or on*= handler never runs. Pages pass data to their scripts through
+# data-* attributes and json_script blocks; htmx runs with allowEval off and its indicator
+# styles in app.css (web/base.html's htmx-config meta).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Style *attributes* only (never <style> elements): ECharts builds its tooltips as HTML
+        # strings with style="…" on the colour markers, the arrow and the default axis layout;
+        # without this every hover is a CSP violation and an unstyled tooltip. An attribute
+        # can't load anything img-src/default-src don't allow, and can't run script.
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *env_list("CITYOPS_CSP_IMG_ORIGINS", [])],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # The district this installation serves (GB/T 2260 code).
 CITYOPS_DISTRICT_CODE = os.environ.get("CITYOPS_DISTRICT_CODE", "630102")
 # Office hours for 工作时 arithmetic: list of (start, end) "HH:MM" pairs on working days.
@@ -196,6 +221,16 @@ CITYOPS_OFFICE_HOURS = [
 # Run periodic tasks (SLA scan) inside the dev server when there is no Celery.
 CITYOPS_INPROCESS_SCHEDULER = env_bool("CITYOPS_INPROCESS_SCHEDULER", not REDIS_URL)
 CITYOPS_MAX_UPLOAD_MB = int(os.environ.get("CITYOPS_MAX_UPLOAD_MB", "10"))
+# Photos larger than this many pixels are refused before they are decoded (decompression bombs).
+CITYOPS_MAX_IMAGE_PIXELS = int(os.environ.get("CITYOPS_MAX_IMAGE_PIXELS", str(64_000_000)))
+# Spreadsheet imports: an .xlsx is a zip; its members may unpack to at most this much.
+CITYOPS_MAX_XLSX_UNCOMPRESSED_MB = int(os.environ.get("CITYOPS_MAX_XLSX_UNCOMPRESSED_MB", "1024"))
+
+# Rate limits (cityops.common.ratelimit, django-ratelimit in the cache): {scope: "count/period"};
+# scopes and defaults in DEFAULT_RATES there, e.g. CITYOPS_RATE_LIMITS={"report": "5/m"} or
+# {"login": None} to switch one off. The cache must be shared by all web processes (Redis).
+CITYOPS_RATE_LIMITS: dict = {}
+RATELIMIT_FAIL_OPEN = True  # Redis down: serve unthrottled rather than refuse everyone
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ from cityops.accounts.policy import REASON_EXPIRED, otp_device, password_change_
 from cityops.api.errors import ApiError
 from cityops.api.schemas import ErrorOut, TokenIn, TokenOut
 from cityops.api.tokens import TokenRejected, token_authenticate, token_issue, token_revoke
+from cityops.common import ratelimit
 
 PASSWORD_CHANGE_MESSAGES = {
     REASON_EXPIRED: "密码已过期，请先登录网页修改密码。",
@@ -58,6 +59,9 @@ def _lockout_minutes() -> int:
     summary="用用户名和密码换取访问令牌",
 )
 def token_create(request: HttpRequest, payload: TokenIn):
+    if not ratelimit.hit(request, "api_token"):
+        retry = ratelimit.retry_after(request, "api_token")
+        raise ApiError(429, "throttled", f"请求过于频繁，请 {retry} 秒后再试。", {"retry_after": retry})
     # Going through authenticate(request=…) lets django-axes count failures and lock out.
     user = authenticate(request=request, username=payload.username, password=payload.password)
     if getattr(request, "axes_locked_out", False):

@@ -3,9 +3,9 @@
 Services are our active leaf categories (`service_code` = category code); requests are
 our cases (`service_request_id` = case number), `open`/`closed` mapped from our states.
 Every resource answers in `.xml` and `.json`; errors are the spec's list of
-`{code, description}` with HTTP 400, 403 or 404. Nothing personal is ever returned:
-no reporter name, phone or e-mail, and phone numbers, ID numbers and e-mail addresses
-inside free text are masked.
+`{code, description}` with HTTP 400, 403 or 404 (429 when a client posts too often).
+Nothing personal is ever returned: no reporter name, phone or e-mail, and phone numbers,
+ID numbers and e-mail addresses inside free text are masked.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from cityops.cases.models import Attachment, AttachmentKind, Case, Channel, Coor
 from cityops.cases.services import MAX_DESCRIPTION, CaseInput
 from cityops.cases.states import FINAL_STATUSES, OPEN_STATUSES, Status
 from cityops.catalog.models import CaseType, Category, CategorySystem
+from cityops.common import ratelimit
 
 log = logging.getLogger("cityops.api.open311")
 
@@ -70,10 +71,18 @@ _ITEM_TAGS = {
 
 
 class Open311Error(Exception):
-    def __init__(self, status: int, description: str, code: int | None = None) -> None:
+    def __init__(self, status: int, description: str, code: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.errors = [{"code": code or status, "description": description}]
+        self.headers = headers or {}
+
+
+def _throttle(request: HttpRequest, scope: str, key) -> None:
+    """POSTs beyond the scope's rate: HTTP 429 in the spec's error list, with Retry-After."""
+    if not ratelimit.hit(request, scope, key):
+        retry = ratelimit.retry_after(request, scope, key)
+        raise Open311Error(429, f"请求过于频繁，请 {retry} 秒后再试。", headers={"Retry-After": str(retry)})
 
 
 def jurisdiction_id() -> str:
@@ -145,6 +154,7 @@ def open311_view(*methods: str):
                 if request.method not in methods:
                     raise Open311Error(400, f"不支持 {request.method} 方法，可用：{', '.join(methods)}。", 405)
                 if request.method == "POST":
+                    _throttle(request, "open311_post_ip", "ip")
                     _check_body(request)
                 else:
                     _optional_key(request)
@@ -152,6 +162,8 @@ def open311_view(*methods: str):
                 response = view(request, *args, fmt=fmt, **kwargs)
             except Open311Error as exc:
                 response = render(fmt, "errors", exc.errors, exc.status)
+                for header, value in exc.headers.items():
+                    response[header] = value
             except (RequestDataTooBig, TooManyFieldsSent):
                 response = render(fmt, "errors", [{"code": 413, "description": "请求体过大。"}], 400)
             except SuspiciousOperation:
@@ -478,6 +490,7 @@ def _full_name(first: str, last: str) -> str:
 
 def _create(request: HttpRequest, fmt: str) -> HttpResponse:
     user = _api_key_user(request)
+    _throttle(request, "open311_post_key", ratelimit.by_value(f"key:{request.api_key.pk}"))
     params = _params(request)
     code = params.get("service_code")
     if not code:

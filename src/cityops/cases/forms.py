@@ -6,14 +6,13 @@ messages) stay in `services.case_create` and `workflow.case_transition`.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from django import forms
 from django.urls import reverse
-from PIL import Image, UnidentifiedImageError
 
 from cityops.cases.models import Case, Channel, CoordSystem, SlaLevel
+from cityops.cases.photos import PhotoRejected, display_name, photo_check
 from cityops.cases.presenters import (
     department_choices,
     filter_category_choices,
@@ -21,7 +20,7 @@ from cityops.cases.presenters import (
     street_choices,
 )
 from cityops.cases.selectors import CaseFilters
-from cityops.cases.services import IMAGE_FORMATS, CaseInput, max_upload_bytes
+from cityops.cases.services import CaseInput, max_upload_bytes
 from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Satisfaction, Status
 from cityops.catalog.models import CaseType, LimitUnit, Urgency
 
@@ -173,20 +172,15 @@ def check_photo(upload) -> None:
     size = getattr(upload, "size", 0) or 0
     limit = max_upload_bytes()
     if size > limit:
-        raise forms.ValidationError(f"文件 {upload.name} 过大（{size / 1048576:.1f} MB），上限为 {limit // 1048576} MB。")
+        raise forms.ValidationError(f"文件 {display_name(upload.name)} 过大（{size / 1048576:.1f} MB），上限为 {limit // 1048576} MB。")
     if size == 0:
-        raise forms.ValidationError(f"文件 {upload.name} 为空。")
+        raise forms.ValidationError(f"文件 {display_name(upload.name)} 为空。")
     try:
-        raw = upload.read()
-        image = Image.open(io.BytesIO(raw))
-        image.verify()
-        fmt = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise forms.ValidationError(f"文件 {upload.name} 不是有效图片，只能上传 JPEG、PNG 或 WebP 图片。") from None
+        photo_check(upload.read())
+    except PhotoRejected as exc:
+        raise forms.ValidationError(f"文件 {display_name(upload.name)}：{exc.message}", code=exc.code) from None
     finally:
         upload.seek(0)
-    if fmt not in IMAGE_FORMATS:
-        raise forms.ValidationError(f"文件 {upload.name} 格式不支持，只能上传 JPEG、PNG 或 WebP 图片。")
 
 
 # ---------------------------------------------------------------- workflow actions

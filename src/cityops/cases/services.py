@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,9 +9,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
-from cityops.cases import sla
+from cityops.cases import photos, sla
 from cityops.cases.errors import ValidationFailed
 from cityops.cases.models import (
     Attachment,
@@ -24,9 +22,9 @@ from cityops.cases.models import (
     CoordSystem,
 )
 from cityops.cases.signals import case_event_committed
-from cityops.common.db import asynchronous_commit
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import CaseType, Category, Stage, Urgency
+from cityops.common.db import asynchronous_commit
 
 MAX_DESCRIPTION = 4000
 NUMBER_PREFIX = "CD"
@@ -214,42 +212,18 @@ def _region(code: str | None):
 
 # ---------------------------------------------------------------- attachments
 
-# MPO is how Pillow names the multi-picture JPEGs that many phone cameras write.
-IMAGE_FORMATS = {
-    "JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg"),
-    "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
-}
-
-
 def max_upload_bytes() -> int:
     return int(getattr(settings, "CITYOPS_MAX_UPLOAD_MB", 10)) * 1024 * 1024
 
 
-def _gps_from_exif(image: Image.Image) -> dict | None:
-    try:
-        gps = image.getexif().get_ifd(0x8825)
-    except Exception:
-        return None
-    if not gps or 2 not in gps or 4 not in gps:
-        return None
-
-    def degrees(value) -> float:
-        d, m, s = (float(x) for x in value)
-        return d + m / 60 + s / 3600
-
-    try:
-        lat = degrees(gps[2]) * (-1 if gps.get(1) == "S" else 1)
-        lon = degrees(gps[4]) * (-1 if gps.get(3) == "W" else 1)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    return {"lat": round(lat, 7), "lon": round(lon, 7)}
-
-
 def attachment_add(*, case: Case, upload, kind: str, actor=None, event: CaseEvent | None = None, keep_gps: bool = False) -> Attachment:
-    """Store a photo after checking it is really a JPEG/PNG/WebP (by content, not by name).
+    """Store a photo after checking it is really a JPEG/PNG/WebP of sane dimensions (by
+    content, not by name; see `cases.photos`).
 
-    The original keeps its metadata (an inspector's GPS is evidence); a re-encoded copy
-    without any metadata is what public pages show."""
+    What is stored under a generated name is the re-encoded copy without any metadata; with
+    `keep_gps` (an inspector's photo: its GPS is evidence) the original bytes are kept too, as
+    the private original, and the position is recorded. The client's file name is only
+    display text."""
     if kind not in AttachmentKind.values:
         raise ValidationFailed("附件类型无效。", {"kind": "invalid"})
     size = getattr(upload, "size", None) or 0
@@ -259,28 +233,17 @@ def attachment_add(*, case: Case, upload, kind: str, actor=None, event: CaseEven
         raise ValidationFailed("文件为空。", {"file": "empty"})
     raw = upload.read()
     try:
-        probe = Image.open(io.BytesIO(raw))
-        probe.verify()
-        image = Image.open(io.BytesIO(raw))
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationFailed("只能上传 JPEG、PNG 或 WebP 图片，该文件不是有效图片。", {"file": "not_image"}) from None
-    if image.format not in IMAGE_FORMATS:
-        raise ValidationFailed("只能上传 JPEG、PNG 或 WebP 图片。", {"file": "unsupported_format"})
-    content_type, ext = IMAGE_FORMATS[image.format]
-    gps = _gps_from_exif(image) if keep_gps else None
-    public = io.BytesIO()
-    save_format = "JPEG" if image.format == "MPO" else image.format
-    clean = image.convert("RGB") if save_format == "JPEG" and image.mode not in ("RGB", "L") else image
-    clean.save(public, format=save_format)  # re-encoding without exif= drops EXIF and GPS
-    original_name = (getattr(upload, "name", "") or "")[-200:]
+        clean = photos.photo_sanitize(raw, read_gps=keep_gps)
+    except photos.PhotoRejected as exc:
+        raise ValidationFailed(exc.message, {"file": exc.code}) from None
     attachment = Attachment(
-        case=case, event=event, kind=kind, original_name=original_name, content_type=content_type,
-        size=len(raw), gps=gps, uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+        case=case, event=event, kind=kind, original_name=photos.display_name(getattr(upload, "name", "")),
+        content_type=clean.content_type, size=len(raw), gps=clean.gps,
+        uploaded_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    stored_original = raw if keep_gps else public.getvalue()
-    attachment.file.save(f"photo.{ext}", ContentFile(stored_original), save=False)
-    attachment.public_file.save(f"photo.{ext}", ContentFile(public.getvalue()), save=False)
+    stored_original = raw if keep_gps else clean.data
+    attachment.file.save(f"photo.{clean.ext}", ContentFile(stored_original), save=False)
+    attachment.public_file.save(f"photo.{clean.ext}", ContentFile(clean.data), save=False)
     attachment.save()
     return attachment
 

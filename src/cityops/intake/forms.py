@@ -3,13 +3,11 @@ coord_system) for any form that includes `intake/_map_picker.html`."""
 
 from __future__ import annotations
 
-import io
-
 from django import forms
-from PIL import Image, UnidentifiedImageError
 
 from cityops.cases.models import CoordSystem
-from cityops.cases.services import IMAGE_FORMATS, max_upload_bytes
+from cityops.cases.photos import PhotoRejected, photo_check
+from cityops.cases.services import max_upload_bytes
 from cityops.cases.states import Satisfaction
 from cityops.catalog.models import CaseType, Category, CategorySystem
 
@@ -55,16 +53,11 @@ def check_photo(upload) -> None:
     if upload.size == 0:
         raise forms.ValidationError("照片文件为空。", code="empty")
     try:
-        raw = upload.read()
-        probe = Image.open(io.BytesIO(raw))
-        probe.verify()
-        fmt = probe.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise forms.ValidationError("只能上传 JPEG、PNG 或 WebP 图片，该文件不是有效图片。", code="not_image") from None
+        photo_check(upload.read())
+    except PhotoRejected as exc:
+        raise forms.ValidationError(exc.message, code=exc.code) from None
     finally:
         upload.seek(0)
-    if fmt not in IMAGE_FORMATS:
-        raise forms.ValidationError("只能上传 JPEG、PNG 或 WebP 图片。", code="unsupported_format")
 
 
 class PhotoField(forms.FileField):

@@ -48,6 +48,11 @@ def max_bytes() -> int:
     return int(getattr(settings, "CITYOPS_IMPORT_MAX_MB", 50)) * 1024 * 1024
 
 
+def max_xlsx_uncompressed_bytes() -> int:
+    """What an .xlsx's zip members may unpack to together (zip-bomb defence, see xlsx.check_archive)."""
+    return int(getattr(settings, "CITYOPS_MAX_XLSX_UNCOMPRESSED_MB", 1024)) * 1024 * 1024
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -213,7 +218,7 @@ def read_csv(data: bytes) -> Table:
 
 def read_xlsx(fh) -> Table:
     try:
-        sheet = open_xlsx(fh, prefer_sheet="案件")
+        sheet = open_xlsx(fh, prefer_sheet="案件", max_uncompressed=max_xlsx_uncompressed_bytes())
     except XlsxError as exc:
         raise FileRejected(exc.message, exc.code) from None
 

@@ -537,12 +537,44 @@ class _ExpatState:
             self.values = []
 
 
-def open_xlsx(source, *, prefer_sheet: str | None = None) -> XlsxSheet:
-    """Open an .xlsx (path or binary file object) and pick `prefer_sheet`, else the first sheet."""
+MAX_MEMBERS = 10_000
+# Deflate shrinks a run of one byte about 1000-fold; workbook XML, even rows of empty
+# formatted cells, stays well under 200-fold at the sizes where it would matter.
+MAX_RATIO = 200
+RATIO_FLOOR = 64 << 20  # smaller members may compress as they like (the total still counts)
+
+
+DEFAULT_MAX_UNCOMPRESSED = MAX_SHEET_BYTES
+
+
+def check_archive(archive: zipfile.ZipFile, max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED) -> None:
+    """Refuse zip bombs before any member is read: too many members, members that unpack to
+    more than `max_uncompressed` bytes together, or that compress implausibly well.
+
+    The sizes are the ones the zip declares; zipfile never inflates a member past its declared
+    size (and checks the CRC at its end), so a lying header can't get more through."""
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        raise XlsxError(f"文件中的部件过多（{len(members)} 个），不是正常的 Excel 工作簿。", "zip_bomb")
+    total = sum(m.file_size for m in members)
+    if total > max_uncompressed:
+        raise XlsxError(
+            f"文件解压后过大（{total / 1048576:.0f} MB，上限 {max_uncompressed // 1048576} MB），"
+            "可能是异常文件；如确为正常数据，请拆分后导入。", "zip_bomb",
+        )
+    for m in members:
+        if m.file_size > RATIO_FLOOR and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            raise XlsxError(f"文件中的 {m.filename} 压缩比异常（{m.file_size // max(m.compress_size, 1)} 倍），可能是恶意构造的压缩包。", "zip_bomb")
+
+
+def open_xlsx(source, *, prefer_sheet: str | None = None, max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED) -> XlsxSheet:
+    """Open an .xlsx (path or binary file object) and pick `prefer_sheet`, else the first sheet;
+    `max_uncompressed` bounds what all its members may unpack to (see `check_archive`)."""
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError):
         raise XlsxError("文件不是有效的 .xlsx 文件（无法解压），请用 Excel 另存为 .xlsx 后导入。", "not_xlsx") from None
+    check_archive(archive, max_uncompressed)
     names = set(archive.namelist())
     if "xl/workbook.xml" not in names:
         raise XlsxError("文件不是 Excel 工作簿（缺少 xl/workbook.xml），请用 Excel 另存为 .xlsx 后导入。", "not_xlsx")

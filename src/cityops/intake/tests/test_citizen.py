@@ -7,6 +7,7 @@ from django.utils import timezone
 from cityops.cases.models import Attachment, Case, CaseEvent, Channel
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case
+from cityops.common.tests.ratelimit_clock import FROZEN, frozen_ratelimit_clock
 from cityops.intake.services import citizen_rate
 from cityops.intake.tests.conftest import INSIDE_WEST, OUTSIDE
 
@@ -109,7 +110,7 @@ def test_bad_phone_number_is_refused(client, geo):
     assert "联系电话格式不正确" in response.content.decode()
 
 
-@override_settings(CITYOPS_INTAKE_RATE_LIMITS={"report": (3, 3600)})
+@override_settings(CITYOPS_RATE_LIMITS={"report": (3, 3600)})
 def test_report_rate_limit_answers_429(client, geo):
     for _ in range(3):
         assert client.post(reverse("intake:report"), report_data()).status_code == 302
@@ -122,10 +123,14 @@ def test_report_rate_limit_answers_429(client, geo):
     assert client.post(reverse("intake:report"), report_data(), REMOTE_ADDR="10.0.0.9").status_code == 302
 
 
-def test_default_rate_limit_is_20_reports_an_hour(client, geo):
-    for _ in range(20):
-        client.post(reverse("intake:report"), report_data(description=""))
-    assert client.post(reverse("intake:report"), report_data()).status_code == 429
+def test_default_rate_limit_is_10_reports_a_minute(client, geo):
+    with frozen_ratelimit_clock():
+        for _ in range(10):
+            client.post(reverse("intake:report"), report_data(description=""))
+        assert client.post(reverse("intake:report"), report_data()).status_code == 429
+    # The next minute is a new window.
+    with frozen_ratelimit_clock(FROZEN + 60):
+        assert client.post(reverse("intake:report"), report_data()).status_code == 302
 
 
 # ---------------------------------------------------------------- tracking
@@ -185,12 +190,24 @@ def test_the_case_number_alone_does_not_find_a_case(client, db):
     assert client.get(reverse("intake:track"), {"code": case.number}).status_code == 404
 
 
-@override_settings(CITYOPS_INTAKE_RATE_LIMITS={"track_miss": (2, 3600)})
+@override_settings(CITYOPS_RATE_LIMITS={"track_miss": (2, 3600)})
 def test_guessing_tracking_codes_is_rate_limited(client, db):
     case = make_case()
     for code in ("AAAAAAAAAA", "BBBBBBBBBB"):
         assert client.get(reverse("intake:track"), {"code": code}).status_code == 404
     assert client.get(reverse("intake:track"), {"code": case.tracking_code}).status_code == 429
+
+
+@override_settings(CITYOPS_RATE_LIMITS={"track": (3, 3600)})
+def test_tracking_lookups_are_rate_limited_even_when_they_match(client, db):
+    case = make_case()
+    for _ in range(3):
+        assert client.get(reverse("intake:track"), {"code": case.tracking_code}).status_code == 200
+    response = client.get(reverse("intake:track"), {"code": case.tracking_code})
+    assert response.status_code == 429
+    assert "提交过于频繁" not in response.content.decode()  # the lookup page has its own wording
+    assert "查询过于频繁" in response.content.decode()
+    assert client.get(reverse("intake:track"), {"code": case.tracking_code}, REMOTE_ADDR="10.0.0.9").status_code == 200
 
 
 def test_track_form_without_code(client, db):
@@ -270,7 +287,7 @@ def test_timeline_shows_public_milestones(client, geo, category, department):
         assert text in html, text
 
 
-@override_settings(CITYOPS_INTAKE_RATE_LIMITS={"rate": (1, 3600)})
+@override_settings(CITYOPS_RATE_LIMITS={"rate": (1, 3600)})
 def test_rating_posts_are_rate_limited(client, db):
     case = closed_case()
     client.post(reverse("intake:rate"), {"code": case.tracking_code, "satisfaction": "bogus"})

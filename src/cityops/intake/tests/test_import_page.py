@@ -91,10 +91,18 @@ def test_unsuitable_uploads_are_refused_on_the_form(signed_in, name, data, messa
 
 
 @pytest.mark.django_db
-def test_garbage_with_a_good_name_gets_an_error_page_not_a_500(signed_in, geo):
+def test_garbage_with_a_good_name_is_refused_by_its_content(signed_in, geo):
     response = _upload(signed_in, b"\x00\x01garbage" * 50, "cases.xlsx")
+    assert response.status_code == 400 and "内容不是 Excel 工作簿" in response.content.decode()
+    response = _upload(signed_in, b"\x00\x01garbage" * 50, "cases.csv")
+    assert response.status_code == 400 and "内容不是文本" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_broken_zip_with_a_good_name_gets_an_error_page_not_a_500(signed_in, geo):
+    response = _upload(signed_in, b"PK\x03\x04" + b"\x00\x01garbage" * 50, "cases.xlsx")
     page = signed_in.get(response["Location"])
-    assert page.status_code == 200 and "不是 Excel 工作簿" in page.content.decode()
+    assert page.status_code == 200 and "不是有效的 .xlsx 文件" in page.content.decode()
 
 
 @pytest.mark.django_db

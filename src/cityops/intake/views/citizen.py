@@ -87,6 +87,8 @@ def track(request: HttpRequest) -> HttpResponse:
     form = TrackForm(request.GET)
     if not form.is_valid():
         return _private(render(request, "intake/track.html", {"form": form}, status=400))
+    if not ratelimit.hit(request, "track"):
+        return ratelimit.too_many(request, "track")
     if ratelimit.exceeded(request, "track_miss"):
         return ratelimit.too_many(request, "track_miss")
     case = case_by_tracking_code(form.cleaned_data["code"])

@@ -41,6 +41,13 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(f"文件过大（{upload.size / 1048576:.1f} MB），上限为 {max_bytes() // 1048576} MB，请拆分后导入。")
         if upload.size == 0:
             raise forms.ValidationError("文件是空的。")
+        # The content must match the name: an .xlsx is a zip, a CSV is text.
+        head = upload.read(8192)
+        upload.seek(0)
+        if suffix == ".xlsx" and not head.startswith(b"PK\x03\x04"):
+            raise forms.ValidationError("文件扩展名是 .xlsx，但内容不是 Excel 工作簿，请用 Excel 另存为 .xlsx 后导入。")
+        if suffix in (".csv", ".txt") and (b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))):
+            raise forms.ValidationError(f"文件扩展名是 {suffix}，但内容不是文本，请导出为 CSV 或 Excel 工作簿 (.xlsx) 后导入。")
         return upload
 
 
