@@ -97,9 +97,16 @@ def list_cases(request: HttpRequest, query: Query[CaseQuery]):
     }
 
 
-@router.get("/{number}", response={200: CaseOut, 401: ErrorOut, 404: ErrorOut}, summary="案件详情")
-def get_case(request: HttpRequest, number: str):
-    return case_out(case_get(user=request.auth, number=number), request.auth)
+@router.get("/{number}", response={200: CaseOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}, summary="案件详情")
+def get_case(request: HttpRequest, number: str, reveal_personal_data: bool = False):
+    """Reporter name and phone are masked; `reveal_personal_data=true` returns them in full
+    for roles allowed to see personal data (403 otherwise), recorded in the audit trail."""
+    case = case_get(user=request.auth, number=number)
+    if not reveal_personal_data:
+        return case_out(case, request.auth)
+    from cityops.cases.privacy import reporter_reveal
+
+    return case_out(case, request.auth, reporter=reporter_reveal(case=case, user=request.auth, request=request, via="api"))
 
 
 @router.get("/{number}/events", response={200: list[EventOut], 401: ErrorOut, 404: ErrorOut}, summary="案件办理记录")

@@ -151,7 +151,8 @@ def _actions_for(subscription: WebhookSubscription) -> list[str] | None:
 
 
 def _payload(delivery_id: uuid.UUID, kind: str, event: CaseEvent, case: Case, account) -> dict[str, Any]:
-    reporter = reporter_view(case, account)
+    # A machine transfer to a system whose role may hold personal data (logged as a delivery).
+    reporter = reporter_view(case, account, reveal=True)
 
     def code_name(obj):
         return {"code": obj.code, "name": obj.name} if obj is not None else None

@@ -182,3 +182,28 @@ def privacy_job() -> dict[str, Any]:
     """The periodic job "privacy" (cases/tasks.py)."""
     result = personal_data_anonymise()
     return {"months": result.months, "cases": result.cases, "events": result.events, "intake_records": result.intake_records}
+
+
+# ---------------------------------------------------------------- unmasking, on request and recorded
+
+
+def reporter_reveal(*, case: Case, user, request=None, via: str = "web") -> dict[str, Any]:
+    """The reporter's full name and phone for a user whose role may see them, recorded in the
+    audit trail (查看个人信息); NotAllowed for anyone else. Nothing is recorded for a case
+    without reporter data (an anonymous report)."""
+    from cityops.audit.models import AuditAction
+    from cityops.audit.services import audit_record
+    from cityops.cases.errors import NotAllowed
+    from cityops.cases.permissions import can_see_personal_data
+    from cityops.cases.selectors import reporter_view
+
+    if not can_see_personal_data(user):
+        raise NotAllowed("您的角色不能查看反映人的完整联系方式。")
+    fields = [f for f in ("reporter_name", "reporter_phone") if getattr(case, f)]
+    if fields:
+        audit_record(
+            action=AuditAction.VIEW_PERSONAL_DATA, actor=user, request=request, target=f"case:{case.number}",
+            details={"fields": fields, "via": via},
+        )
+    return reporter_view(case, user, reveal=True)
+

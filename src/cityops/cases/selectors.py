@@ -113,11 +113,21 @@ def case_events(*, case: Case) -> QuerySet[CaseEvent]:
     return case.events.select_related("actor", "department").order_by("created_at", "id")
 
 
-def reporter_view(case: Case, user) -> dict[str, str]:
-    """The reporter's name and phone as this user may see them (masked unless allowed)."""
-    if can_see_personal_data(user):
-        return {"name": case.reporter_name, "phone": case.reporter_phone, "masked": False}
-    return {"name": mask_name(case.reporter_name), "phone": mask_phone(case.reporter_phone), "masked": True}
+def reporter_view(case: Case, user, *, reveal: bool = False) -> dict[str, Any]:
+    """The reporter's name and phone as shown: masked by default, for everyone.
+
+    Only `reveal=True` for a user whose role may see personal data gives the full values;
+    callers that reveal for a person record it (`cases.privacy.reporter_reveal`). Machine
+    transfers (webhooks to a system allowed personal data) pass `reveal=True` themselves.
+    """
+    allowed = can_see_personal_data(user)
+    present = bool(case.reporter_name or case.reporter_phone)
+    if allowed and reveal:
+        return {"name": case.reporter_name, "phone": case.reporter_phone, "masked": False, "can_reveal": False}
+    return {
+        "name": mask_name(case.reporter_name), "phone": mask_phone(case.reporter_phone), "masked": True,
+        "can_reveal": allowed and present,
+    }
 
 
 def duplicate_candidates(

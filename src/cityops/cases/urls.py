@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/", views.case_list_view, name="list"),
     path("cases/<str:number>/", views.case_detail, name="detail"),
     path("cases/<str:number>/actions/<str:action>/", views.case_action, name="action"),
+    path("cases/<str:number>/reporter/", views.reporter_reveal_view, name="reporter_reveal"),
     path("cases/<str:number>/attachments/<int:pk>/", views.attachment_file, name="attachment"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/count/", views.notification_count, name="notification_count"),

@@ -478,6 +478,27 @@ def case_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def reporter_reveal_view(request: HttpRequest, number: str) -> HttpResponse:
+    """Show the reporter's full name and phone: a recorded action for roles allowed to."""
+    from cityops.cases.privacy import reporter_reveal
+
+    try:
+        case = case_get(user=request.user, number=number)
+    except CaseNotFound:
+        raise Http404("案件不存在。") from None
+    try:
+        reporter = reporter_reveal(case=case, user=request.user, request=request)
+    except NotAllowed as exc:
+        return forbidden(request, exc.message)
+    if htmx_partial(request):
+        return render(request, "cases/_reporter.html", {"case": case, "reporter": reporter})
+    ctx = _detail_context(request, case)
+    ctx["reporter"] = reporter
+    return render(request, "cases/detail.html", ctx)
+
+
+@login_required
 @require_GET
 def attachment_file(request: HttpRequest, number: str, pk: int) -> FileResponse:
     """A photo of a case the user may see: the public copy, or the original for the command center."""

@@ -43,8 +43,8 @@ def test_operator_creates_a_hotline_case_placed_on_the_map_with_the_full_phone(a
     assert body["street"] == {"code": district["street"].code, "name": district["street"].name}
     assert body["community"]["code"] == district["community"].code
     assert body["department"] is None
-    assert body["reporter_phone"] == "13812341234" and body["reporter_name"] == "张三"
-    assert body["reporter_masked"] is False
+    assert body["reporter_phone"] == "138****1234" and body["reporter_name"] == "张*"  # masked by default
+    assert body["reporter_masked"] is True
     assert body["stage"] == "register" and body["deadline"] and body["sla_level"] == "green"
     assert body["version"] == 1
     assert set(body["available_actions"]) >= {"register", "reject", "answer"}
@@ -71,14 +71,23 @@ def test_roles_without_add_case_may_not_create(as_role, report, district):
     assert not Case.objects.exists()
 
 
-def test_phone_is_masked_for_leader_and_department_but_not_for_dispatcher(as_role, report, district, department):
+def test_phone_is_masked_and_only_the_dispatcher_may_reveal_it_which_is_recorded(as_role, report, district, department):
+    from cityops.audit.models import AuditAction, AuditEntry
+
     number = dispatched(as_role, report, department)["number"]
-    assert as_role("dispatcher").get(f"/cases/{number}").json()["reporter_phone"] == "13812341234"
+    assert as_role("dispatcher").get(f"/cases/{number}").json()["reporter_phone"] == "138****1234"
+    body = as_role("dispatcher").get(f"/cases/{number}?reveal_personal_data=true").json()
+    assert body["reporter_phone"] == "13812341234" and body["reporter_masked"] is False
+    entry = AuditEntry.objects.get(action=AuditAction.VIEW_PERSONAL_DATA, target=f"case:{number}")
+    assert entry.details["via"] == "api"
     for role in ("leader", "dept"):
         body = as_role(role).get(f"/cases/{number}").json()
         assert body["reporter_phone"] == "138****1234"
         assert body["reporter_name"] == "张*"
         assert body["reporter_masked"] is True
+        response = as_role(role).get(f"/cases/{number}?reveal_personal_data=true")
+        assert response.status_code == 403 and response.json()["code"] == "forbidden"
+    assert AuditEntry.objects.filter(action=AuditAction.VIEW_PERSONAL_DATA).count() == 1
 
 
 def test_missing_description_is_a_validation_error_naming_the_field(as_role, report, district):

@@ -70,15 +70,22 @@ def test_department_sees_sign_on_its_dispatched_case_and_no_buttons_once_respond
     assert "没有可执行的操作" in html
 
 
-@pytest.mark.parametrize(("role", "masked"), [("leader", True), ("dept", True), ("operator", False), ("dispatcher", False)])
-def test_reporter_phone_is_masked_for_roles_without_personal_data(client, people, category, department, role, masked):
+@pytest.mark.parametrize(("role", "may_reveal"), [("leader", False), ("dept", False), ("operator", True), ("dispatcher", True)])
+def test_reporter_is_masked_by_default_and_only_some_roles_may_reveal_it(client, people, category, department, role, may_reveal):
+    from cityops.audit.models import AuditAction, AuditEntry
+
     case = dispatched(people, category, department, reporter_phone="13812341234", reporter_name="张三")
     html = detail(client, people[role], case).content.decode()
-    if masked:
-        assert "13812341234" not in html and "138****1234" in html
-        assert "张三" not in html
+    assert "13812341234" not in html and "138****1234" in html and "张三" not in html
+    assert ("查看完整信息" in html) is may_reveal
+    response = client.post(reverse("cases:reporter_reveal", args=[case.number]), HTTP_HX_REQUEST="true")
+    revealed = AuditEntry.objects.filter(action=AuditAction.VIEW_PERSONAL_DATA, target=f"case:{case.number}")
+    if may_reveal:
+        assert response.status_code == 200 and "13812341234" in response.content.decode()
+        entry = revealed.get()
+        assert entry.actor == people[role] and entry.details == {"fields": ["reporter_name", "reporter_phone"], "via": "web"}
     else:
-        assert "13812341234" in html and "张三" in html
+        assert response.status_code == 403 and not revealed.exists()
 
 
 def test_detail_shows_timeline_with_labels(client, people, category, department):
