@@ -4,7 +4,7 @@ CITYOPS   := $(VENV)/bin/cityops
 PORT      ?= 8000
 STAMP     := $(VENV)/.installed
 
-.PHONY: install run test lint lock demo run-prod
+.PHONY: install run test lint audit lock demo run-prod
 
 install: $(STAMP)
 
@@ -27,6 +27,13 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# Known vulnerabilities in the locked dependencies (pip-audit; packages it could not check are
+# reported, and fail only with AUDIT_REQUIRE_DB=1, see scripts/audit_deps.py), then bandit:
+# no high-severity finding in src/ (config in pyproject.toml).
+audit: install
+	$(VENV)/bin/python scripts/audit_deps.py requirements.lock
+	$(VENV)/bin/bandit -c pyproject.toml -r src -lll -q
 
 # Refresh uv.lock and the pip fallback's requirements.lock after editing pyproject.toml.
 lock:

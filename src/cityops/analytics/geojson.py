@@ -57,7 +57,7 @@ def layer(level: str) -> tuple[bytes, str]:
         raise ValueError(level)
     district = settings.CITYOPS_DISTRICT_CODE
     version = str(cache.get(VERSION_CACHE_KEY) or "")
-    etag = hashlib.sha1(f"analytics:{district}:{level}:{version}".encode()).hexdigest()[:20]
+    etag = hashlib.sha1(f"analytics:{district}:{level}:{version}".encode(), usedforsecurity=False).hexdigest()[:20]
     key = f"analytics:layer:{etag}"
     body = cache.get(key)
     if body is None:

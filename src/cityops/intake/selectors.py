@@ -117,7 +117,7 @@ def regions_geojson(levels: list[str]) -> tuple[bytes, str]:
     grids bumps the version, so stale layers are never served."""
     district_code = settings.CITYOPS_DISTRICT_CODE
     version = geo_version()
-    etag = hashlib.sha1(f"{district_code}:{','.join(levels)}:{version}".encode()).hexdigest()[:20]
+    etag = hashlib.sha1(f"{district_code}:{','.join(levels)}:{version}".encode(), usedforsecurity=False).hexdigest()[:20]
     key = f"intake:regions:{etag}"
     body = cache.get(key)
     if body is None:

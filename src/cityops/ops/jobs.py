@@ -28,7 +28,7 @@ logger = logging.getLogger("cityops.ops.jobs")
 
 
 def _lock_key(name: str) -> int:
-    return int.from_bytes(hashlib.sha1(f"cityops.job.{name}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(hashlib.sha1(f"cityops.job.{name}".encode(), usedforsecurity=False).digest()[:8], "big", signed=True)
 
 
 @contextlib.contextmanager
