@@ -1,0 +1,13 @@
+"""Fixtures shared by every test package."""
+
+import pytest
+
+
+@pytest.fixture
+def admin_user(db, django_user_model, django_username_field):
+    """pytest-django's superuser, as one who has already replaced the initial password
+    (a superuser made by `create_superuser` must change it first, and every page would
+    send the test client to the change page)."""
+    return django_user_model.objects.create_superuser(
+        **{django_username_field: "admin"}, email="admin@example.com", password="Admin-pass-2026", must_change_password=False
+    )
