@@ -92,6 +92,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "cityops.web.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
+# Lock out the real client, not the load balancer every request comes through (see below).
+AXES_CLIENT_IP_CALLABLE = "cityops.common.clientip.client_ip"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -231,6 +233,11 @@ CITYOPS_MAX_XLSX_UNCOMPRESSED_MB = int(os.environ.get("CITYOPS_MAX_XLSX_UNCOMPRE
 # {"login": None} to switch one off. The cache must be shared by all web processes (Redis).
 CITYOPS_RATE_LIMITS: dict = {}
 RATELIMIT_FAIL_OPEN = True  # Redis down: serve unthrottled rather than refuse everyone
+RATELIMIT_IP_META_KEY = "cityops.common.clientip.client_ip"
+# Reverse proxies / load balancers whose X-Forwarded-For is believed (addresses or networks,
+# e.g. "10.0.0.5,10.0.1.0/24"); without them every client behind the balancer would share
+# one rate-limit bucket and one login lockout. Empty: REMOTE_ADDR is the client.
+CITYOPS_TRUSTED_PROXIES = env_list("CITYOPS_TRUSTED_PROXIES", [])
 
 LOGGING = {
     "version": 1,
