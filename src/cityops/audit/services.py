@@ -19,6 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from cityops.audit.models import GENESIS_HASH, AuditAction, AuditChainHead, AuditEntry
+from cityops.common.clientip import UNKNOWN as UNKNOWN_ADDRESS
+from cityops.common.clientip import client_ip as proxied_client_ip
 
 HEAD_ID = 1
 MAX_TARGET = 255
@@ -75,10 +77,12 @@ def entry_hash(entry: AuditEntry) -> str:
 
 
 def client_ip(request) -> str | None:
-    """The peer address. X-Forwarded-For is not trusted: a reverse proxy must set REMOTE_ADDR."""
+    """The client's address: the peer, or the X-Forwarded-For hop that a trusted proxy
+    (CITYOPS_TRUSTED_PROXIES) vouches for — the same address rate limits and lockouts count."""
     if request is None:
         return None
-    return _normalise_ip(request.META.get("REMOTE_ADDR"))
+    address = proxied_client_ip(request)
+    return None if address == UNKNOWN_ADDRESS else _normalise_ip(address)
 
 
 def _actor_label(actor) -> str:

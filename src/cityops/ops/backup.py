@@ -132,7 +132,7 @@ def fingerprint(raw_connection, vendor: str) -> dict[str, dict[str, Any]]:
         rows = 0
         # A server-side cursor on PostgreSQL: a large table is streamed, not loaded whole.
         data = raw_connection.cursor(name=f"cityops_fp_{n}") if vendor == "postgresql" else cur
-        data.execute(f"SELECT * FROM {_quote(name)} ORDER BY {', '.join(_quote(c) for c in order)}")  # nosec B608 (names come from the catalog, quoted)
+        data.execute(f"SELECT * FROM {_quote(name)} ORDER BY {', '.join(_quote(c) for c in order)}")  # nosec B608  # names come from the catalog, quoted
         while batch := data.fetchmany(CHUNK):
             for row in batch:
                 digest.update(("\x1f".join(_norm(v) for v in row) + "\x1e").encode("utf-8"))
@@ -233,7 +233,7 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> None:
     binary = shutil.which(cmd[0])
     if binary is None:
         raise BackupError(f"找不到 {cmd[0]}：请安装与数据库同版本的 PostgreSQL 客户端工具。")
-    done = subprocess.run([binary, *cmd[1:]], env=env, capture_output=True, text=True, check=False)  # nosec B603 (fixed binary, no shell)
+    done = subprocess.run([binary, *cmd[1:]], env=env, capture_output=True, text=True, check=False)  # nosec B603  # fixed binary, no shell
     if done.returncode != 0:
         raise BackupError(f"{cmd[0]} 失败（退出码 {done.returncode}）：{done.stderr.strip()[:2000]}")
 

@@ -108,3 +108,11 @@ def test_verify_command_reports_both_outcomes(capsys):
     _sql("UPDATE {table} SET actor_label = %s WHERE id = %s", ["someone else", entries[0].pk])
     with pytest.raises(CommandError, match=str(entries[0].pk)):
         call_command("audit_verify")
+
+
+def test_the_recorded_address_is_the_client_behind_a_trusted_proxy_and_never_a_forged_header(settings):
+    settings.CITYOPS_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    via_proxy = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    direct = RequestFactory().get("/", REMOTE_ADDR="198.51.100.9", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert audit_record(action=AuditAction.EXPORT, actor_label="甲", request=via_proxy).ip == "203.0.113.7"
+    assert audit_record(action=AuditAction.EXPORT, actor_label="乙", request=direct).ip == "198.51.100.9"
