@@ -117,6 +117,10 @@ class Case(models.Model):
             models.Index(
                 fields=["-created_at", "-id"], name="case_open_recent", condition=models.Q(status__in=sorted(OPEN_STATUSES))
             ),
+            models.Index(
+                fields=["deadline", "id"], name="case_overdue",
+                condition=models.Q(status__in=sorted(OPEN_STATUSES), clock_paused_at__isnull=True),
+            ),
             models.Index(fields=["department", "status"], name="case_dept_status"),
             models.Index(fields=["street", "status"], name="case_street_status"),
             models.Index(fields=["status", "deadline"], name="case_status_deadline"),

@@ -45,7 +45,7 @@ def _as_aware(value: date | datetime, *, end: bool) -> datetime:
 
 
 def case_list(*, user, filters: CaseFilters | None = None, now: datetime | None = None) -> QuerySet[Case]:
-    """Cases the user may see, filtered; newest first."""
+    """Cases the user may see, filtered; newest first (overdue filters: most overdue first)."""
     f = filters or CaseFilters()
     now = now or timezone.now()
     qs = cases_visible_to(user).select_related(*LIST_RELATED)
@@ -101,6 +101,10 @@ def count_capped(qs: QuerySet, cap: int | None = None) -> tuple[int, bool]:
     return (cap, True) if n > cap else (n, False)
 
 
+    if f.overdue is True or f.sla == SlaLevel.RED:
+        # Most overdue first: what the overdue board is for, and the `case_overdue` index's
+        # order (newest-first would wade through every recent open case that is not late).
+        return qs.order_by("deadline", "id")
 def case_get(*, user, number: str) -> Case:
     """One case by number, or CaseNotFound if it does not exist *or* is outside the user's scope."""
     case = cases_visible_to(user).select_related(*LIST_RELATED, "master").filter(number=number).first()

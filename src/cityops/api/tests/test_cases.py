@@ -327,3 +327,15 @@ def test_list_count_stops_at_the_cap_and_says_so(as_role, category, monkeypatch)
     assert page["count"] == 3 and page["count_capped"] is True
     narrow = client.get("/cases", {"page_size": 2, "q": "案件4"}).json()
     assert narrow["count"] == 1 and narrow["count_capped"] is False
+
+
+def test_the_overdue_list_puts_the_most_overdue_case_first(as_role, category):
+    now = timezone.now()
+    late = {hours: make_case(category=category, description=f"超期{hours}小时") for hours in (1, 30, 5)}
+    for hours, case in late.items():
+        Case.objects.filter(pk=case.pk).update(deadline=now - timedelta(hours=hours))
+    make_case(category=category, description="未超期")
+
+    for params in ({"overdue": "true"}, {"sla": "red"}):
+        numbers = [c["number"] for c in as_role("leader").get("/cases", params).json()["results"]]
+        assert numbers == [late[30].number, late[5].number, late[1].number]
