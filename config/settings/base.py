@@ -91,6 +91,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "cityops.web.views.locked_out"
+AXES_USERNAME_CALLABLE = "cityops.web.views.axes_username"  # cut to axes' 255-character column
 AXES_RESET_ON_SUCCESS = True
 # Lock out the real client, not the load balancer every request comes through (see below).
 AXES_CLIENT_IP_CALLABLE = "cityops.common.clientip.client_ip"

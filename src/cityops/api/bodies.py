@@ -52,10 +52,30 @@ def read_json(request: HttpRequest, *, max_bytes: int) -> Any:
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_json", "请求体不是 UTF-8 编码。", {"position": exc.start}) from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json", f"请求体不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）。",
                        {"line": exc.lineno, "column": exc.colno, "position": exc.pos}) from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "请求体的 JSON 嵌套过深。") from None
+    refuse_nul(data)
+    return data
+
+
+def refuse_nul(data: Any) -> None:
+    """NUL characters in any string of a parsed body are a 400: PostgreSQL cannot store them
+    (a 500 there) and no legitimate client sends them. Iterative: the depth is the client's."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise ApiError(400, "invalid_characters", "请求内容含有不允许的控制字符（NUL）。")
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def validate(schema: type[BaseModel], data: Any) -> tuple[BaseModel | None, dict[str, str] | None]:

@@ -11,7 +11,8 @@ import json
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -31,6 +32,18 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
+
+
+_HTML_IN_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def escape_json_html(body: str | bytes) -> str | bytes:
+    """JSON with `<`, `>` and `&` written as \\u escapes: the same values for every JSON client,
+    but a stored `<script>` can never become markup if the answer lands in a page or is sniffed.
+    Safe on any JSON text: these characters only ever occur inside strings."""
+    if isinstance(body, bytes):
+        return body.decode("utf-8").translate(_HTML_IN_JSON).encode("utf-8")
+    return body.translate(_HTML_IN_JSON)
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -140,6 +153,8 @@ def install_exception_handlers(api: NinjaAPI) -> None:
         return _respond(api, request, 403, "forbidden", _HTTP_CODES[403][1])
 
     def http_error(request, exc: HttpError):
+        if isinstance(exc.__cause__, ApiError):  # raised by our body parser (v1.SafeParser)
+            return api_error(request, exc.__cause__)
         if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | json.JSONDecodeError):
             return _respond(api, request, 400, "invalid_json", "请求体不是有效的 JSON。")
         code, message = _HTTP_CODES.get(exc.status_code, ("error", "请求失败。"))
@@ -150,6 +165,10 @@ def install_exception_handlers(api: NinjaAPI) -> None:
 
     def permission_denied(request, exc: PermissionDenied):
         return _respond(api, request, 403, "forbidden", _HTTP_CODES[403][1])
+
+    def too_big(request, exc: RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _respond(api, request, 413, "payload_too_large", f"请求体过大，上限为 {limit} 字节。", {"max_bytes": limit})
 
     def no_geo_data(request, exc: NoGeoDataError):
         logger.error("case location cannot be resolved: %s", exc)
@@ -167,5 +186,6 @@ def install_exception_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, http_error)
     api.add_exception_handler(Http404, not_found)
     api.add_exception_handler(PermissionDenied, permission_denied)
+    api.add_exception_handler(RequestDataTooBig, too_big)
     api.add_exception_handler(NoGeoDataError, no_geo_data)
     api.add_exception_handler(Exception, server_error)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
+from cityops.api.errors import escape_json_html
 from cityops.api.intake import create_external_case
 from cityops.api.keys import HEADER, KeyRejected, authenticate_request, log_call
 from cityops.api.mapping import Mappings
@@ -134,7 +135,7 @@ def to_xml(root: str, data: Any) -> bytes:
 
 def render(fmt: str, root: str, data: Any, status: int = 200) -> HttpResponse:
     if fmt == "json":
-        body = json.dumps(data, ensure_ascii=False, default=_text).encode("utf-8")
+        body = escape_json_html(json.dumps(data, ensure_ascii=False, default=_text)).encode("utf-8")
         return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
     return HttpResponse(to_xml(root, data), status=status, content_type="text/xml; charset=utf-8")
 

@@ -13,15 +13,32 @@ from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
+from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 
 from cityops.api import alarms, auth, cases, ingest, reference
-from cityops.api.errors import error_body, install_exception_handlers
+from cityops.api.bodies import refuse_nul
+from cityops.api.errors import ApiError, error_body, escape_json_html, install_exception_handlers
 from cityops.api.keys import api_key_auth, with_call_log
 
 
 class Renderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
+
+    def render(self, request, data, *, response_status):
+        return escape_json_html(super().render(request, data, response_status=response_status))
+
+
+class SafeParser(Parser):
+    """ninja's JSON body parser, refusing NUL characters and over-deep nesting with a 400."""
+
+    def parse_body(self, request):
+        try:
+            data = super().parse_body(request)
+        except RecursionError:
+            raise ApiError(400, "invalid_json", "请求体的 JSON 嵌套过深。") from None
+        refuse_nul(data)
+        return data
 
 
 def _json(status: int, code: str, message: str) -> JsonResponse:
@@ -83,6 +100,7 @@ api = CityOpsAPI(
     urls_namespace="api-v1",
     auth=[api_key_auth, auth.bearer],
     renderer=Renderer(),
+    parser=SafeParser(),
     docs=Swagger(settings={"persistAuthorization": True}),
 )
 install_exception_handlers(api)

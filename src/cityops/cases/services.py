@@ -92,6 +92,11 @@ def _validate(data: CaseInput) -> dict:
         errors["description"] = "请填写问题描述。"
     elif len(description) > MAX_DESCRIPTION:
         errors["description"] = f"问题描述不能超过 {MAX_DESCRIPTION} 字。"
+    texts = {"description": data.description, "title": data.title, "address": data.address,
+             "reporter_name": data.reporter_name, "reporter_phone": data.reporter_phone, "external_id": data.external_id}
+    for name, text in texts.items():
+        if text and "\x00" in text:  # PostgreSQL cannot store NUL; every channel must refuse it, not 500
+            errors[name] = "内容含有不允许的控制字符（NUL）。"
     if data.channel not in Channel.values:
         errors["channel"] = "来源渠道无效。"
     if data.case_type not in CaseType.values:

@@ -71,7 +71,8 @@ class RoutingSettingsAdmin(admin.ModelAdmin):
     list_display = ("__str__", "auto_dispatch_enabled", "target_precision", "updated_at")
 
     def has_add_permission(self, request) -> bool:
-        return not RoutingSettings.objects.exists()
+        # A singleton, but still only for those holding the permission (not any staff account).
+        return super().has_add_permission(request) and not RoutingSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -34,6 +34,18 @@ def _lockout_minutes() -> int:
     return max(int(cooloff.total_seconds() // 60), 1) if isinstance(cooloff, timedelta) else 15
 
 
+def axes_username(request, credentials=None) -> str | None:
+    """The username django-axes records (its default lookup), cut to its 255-character column:
+    a longer one typed into a login form was a 500 on PostgreSQL instead of a failed login."""
+    field = settings.AXES_USERNAME_FORM_FIELD
+    if credentials:
+        value = credentials.get(field)
+    else:
+        data = getattr(request, "data", None) or getattr(request, "POST", None) or {}
+        value = data.get(field)
+    return value[:255] if isinstance(value, str) else value
+
+
 def locked_out(request, credentials=None, *args, **kwargs):
     """Too many failed passwords or TOTP codes (django-axes, cityops.accounts.otp)."""
     minutes = _lockout_minutes()

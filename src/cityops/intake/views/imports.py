@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 from django import forms
@@ -17,8 +18,9 @@ from cityops.audit.services import client_ip
 from cityops.cases.views import htmx_partial, role_required
 from cityops.intake import import_jobs
 from cityops.intake.columns import IMPORT_COLUMNS
-from cityops.intake.import_checks import max_bytes, max_rows
+from cityops.intake.import_checks import max_bytes, max_rows, max_xlsx_uncompressed_bytes
 from cityops.intake.import_template import template_csv, template_xlsx
+from cityops.intake.xlsx import XlsxError, check_archive
 
 IMPORT_ROLES = (roles.OPERATOR,)
 SHOWN_ERRORS = 200
@@ -46,9 +48,24 @@ class ImportForm(forms.Form):
         upload.seek(0)
         if suffix == ".xlsx" and not head.startswith(b"PK\x03\x04"):
             raise forms.ValidationError("文件扩展名是 .xlsx，但内容不是 Excel 工作簿，请用 Excel 另存为 .xlsx 后导入。")
+        if suffix == ".xlsx":
+            _check_zip(upload)
         if suffix in (".csv", ".txt") and (b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff"))):
             raise forms.ValidationError(f"文件扩展名是 {suffix}，但内容不是文本，请导出为 CSV 或 Excel 工作簿 (.xlsx) 后导入。")
         return upload
+
+
+def _check_zip(upload) -> None:
+    """A zip bomb is refused with the form (400), before a job is started for it."""
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            check_archive(archive, max_xlsx_uncompressed_bytes())
+    except XlsxError as exc:
+        raise forms.ValidationError(exc.message) from None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise forms.ValidationError("文件不是有效的 .xlsx 文件（无法解压），请用 Excel 另存为 .xlsx 后导入。") from None
+    finally:
+        upload.seek(0)
 
 
 def _recent(user) -> list[AuditEntry]:
