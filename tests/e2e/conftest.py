@@ -4,6 +4,16 @@ import os
 import shutil
 
 import pytest
+from shapely.geometry import shape
+
+from cityops.accounts.demo import demo_accounts_ensure
+from cityops.accounts.services import roles_sync
+from cityops.cases.models import Case
+from cityops.cases.services import CaseInput, case_create
+from cityops.catalog.services import load_reference_data
+from cityops.geo import lookup
+from cityops.geo.models import UnitGrid
+from cityops.geo.services import generate_demo_partition, load_reference_regions
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,3 +35,24 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+PASSWORD = "Demo-pass-123"
+STREET = "630102001"
+
+
+@pytest.fixture
+def demo_site():
+    """One street of the demo district, the catalogue, the demo accounts (password PASSWORD) and three new cases."""
+    load_reference_regions()
+    generate_demo_partition(street_codes=[STREET])
+    load_reference_data()
+    roles_sync()
+    lookup.reset_index()
+    demo_accounts_ensure(PASSWORD)
+    grid = UnitGrid.objects.filter(street__code=STREET).first()
+    point = shape(grid.boundary).representative_point()
+    for text in ["小区东门外暴露垃圾成堆，两天无人清运。", "路灯不亮，夜间行人通行不便。", "人行道井盖缺失，存在安全隐患。"]:
+        case_create(data=CaseInput(description=text, lon=point.x, lat=point.y), actor_label="test")
+    yield Case.objects.order_by("id").first()
+    lookup.reset_index()

@@ -2,20 +2,11 @@
 role, loads its scripts, draws its charts and answers htmx without a single CSP violation."""
 
 import pytest
-from shapely.geometry import shape
 
-from cityops.accounts.demo import CENTER_ACCOUNTS, demo_accounts_ensure
-from cityops.accounts.services import roles_sync
-from cityops.cases.models import Case
-from cityops.cases.services import CaseInput, case_create
-from cityops.catalog.services import load_reference_data
-from cityops.geo import lookup
-from cityops.geo.models import UnitGrid
-from cityops.geo.services import generate_demo_partition, load_reference_regions
+from cityops.accounts.demo import CENTER_ACCOUNTS
+from tests.e2e.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "Demo-pass-123"
-STREET = "630102001"
 
 PUBLIC_PAGES = ["/report/", "/track/", "/login/"]
 # Pages outside the menus, each opened by one role that may see it (the menus are walked per role).
@@ -35,22 +26,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__csp.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.sourceFile + ":" + e.lineNumber);
 });
 """
-
-
-@pytest.fixture
-def demo_site():
-    load_reference_regions()
-    generate_demo_partition(street_codes=[STREET])
-    load_reference_data()
-    roles_sync()
-    lookup.reset_index()
-    demo_accounts_ensure(PASSWORD)
-    grid = UnitGrid.objects.filter(street__code=STREET).first()
-    point = shape(grid.boundary).representative_point()
-    for text in ["小区东门外暴露垃圾成堆，两天无人清运。", "路灯不亮，夜间行人通行不便。", "人行道井盖缺失，存在安全隐患。"]:
-        case_create(data=CaseInput(description=text, lon=point.x, lat=point.y), actor_label="test")
-    yield Case.objects.order_by("id").first()
-    lookup.reset_index()
 
 
 class Watcher:
