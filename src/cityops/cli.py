@@ -14,7 +14,7 @@ ALIASES = {
     "serve": ["runserver"],
 }
 # Two-word commands whose first word is a group.
-GROUPS = {"geo", "catalog", "calendar", "routing", "import", "export", "apikey", "audit", "privacy"}
+GROUPS = {"geo", "catalog", "calendar", "routing", "import", "export", "apikey", "audit", "privacy", "report"}
 
 
 def translate(argv: list[str]) -> list[str]:

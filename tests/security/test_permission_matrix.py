@@ -42,6 +42,7 @@ NOBODY: frozenset[str] = frozenset()
 CASE_ROLES = frozenset({r.OPERATOR, r.DISPATCHER, r.DEPARTMENT, r.INSPECTOR, r.LEADER})
 STATS = frozenset({r.LEADER, r.DISPATCHER, r.OPERATOR})  # analytics.permissions.STATS_ROLES
 ASSESSMENT = frozenset({r.LEADER, r.DISPATCHER})  # assessment.access.READER_ROLES
+REPORTS = STATS & ASSESSMENT  # analytics.permissions.can_view_reports: the reports carry assessment scores
 EXPORTERS = frozenset({*CASE_ROLES, r.SYSTEM})  # holders of cases.view_case
 STAFF = frozenset(code for code, role in r.ROLES.items() if role.staff)
 # Who sees case A (system-created, west grid, dispatched to department A): cases_visible_to.
@@ -95,6 +96,10 @@ PAGES: dict[str, Rule] = {
                                     kwargs=lambda w, p: {"pk": w.notifications.get(p, 0)}),
     "analytics:dashboard": Rule(STATS),
     "analytics:bigscreen": Rule(STATS),
+    "analytics:reports": Rule(REPORTS),
+    "analytics:report_generate": Rule(REPORTS, query={"kind": "weekly", "format": "xlsx"}),
+    # A stored report file: an absent one is a 404 for those allowed, the gate refuses the others first.
+    "analytics:report_file": Rule(REPORTS, kwargs=lambda w, p: {"name": "report.css"}),
     "assessment:ranking": Rule(ASSESSMENT),
     "assessment:targets": Rule(ASSESSMENT),
     "intake:regions_geojson": Rule(EVERYONE),

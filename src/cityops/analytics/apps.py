@@ -26,6 +26,8 @@ class AnalyticsConfig(AppConfig):
                     description="今日/本周/本月案件量、趋势、时限、超期、热点与异常、满意度，图表可点开案件"),
             NavItem("指挥大屏", "analytics:bigscreen", center, order=65,
                     description="1920×1080 深色大屏：地图、今日数据、实时案件、超期告警、中心绩效目标"),
+            NavItem("分析报告", "analytics:reports", frozenset({roles.LEADER, roles.DISPATCHER}), order=66,
+                    description="周报、月报：XLSX 工作簿与可打印的报告（概况、分类、街道、部门、超期、热点、排名）"),
         ]
         known = {item.url_name for item in NAV_ITEMS}
         NAV_ITEMS.extend(item for item in items if item.url_name not in known)

@@ -16,3 +16,12 @@ def can_view_stats(user) -> bool:
     if user.is_superuser:
         return True
     return user.has_role(*STATS_ROLES) and can_view_all(user)
+
+
+def can_view_reports(user) -> bool:
+    """The analysis reports hold the district figures and the assessment's department and street
+    scores, so they need both: the dashboard's roles that also read the assessment (leaders and
+    dispatchers). Operators see the dashboard but not the scores; departments see neither."""
+    from cityops.assessment.access import can_read_assessment
+
+    return can_view_stats(user) and can_read_assessment(user)

@@ -18,8 +18,9 @@ from cityops.analytics import selectors
 from cityops.analytics.anomalies import anomalies
 from cityops.analytics.hotissues import hot_issues_latest
 from cityops.analytics.periods import COMPARES, KINDS, PeriodError, period_parse
-from cityops.analytics.permissions import can_view_stats
+from cityops.analytics.permissions import can_view_reports, can_view_stats
 from cityops.analytics.refs import refs
+from cityops.analytics.reports import report_period_last
 from cityops.analytics.services import bigscreen_session_start
 
 
@@ -59,6 +60,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "from": params.get("from") or (period.start.isoformat() if period.kind == "custom" else ""),
         "to": params.get("to") or (period.end.isoformat() if period.kind == "custom" else ""),
     }
+    if can_view_reports(request.user):
+        ctx.update(can_report=True, weekly=report_period_last("weekly"), monthly=report_period_last("monthly"))
     return render(request, "analytics/dashboard.html", ctx)
 
 

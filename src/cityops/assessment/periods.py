@@ -36,8 +36,12 @@ class Period:
         return self.cutoff <= self.start
 
     @property
+    def whole_month(self) -> bool:
+        return self.first_day.day == 1 and self.last_day == month_last_day(self.first_day)
+
+    @property
     def label(self) -> str:
-        if self.first_day.day == 1 and self.last_day == month_last_day(self.first_day):
+        if self.whole_month:
             return f"{self.first_day.year}年{self.first_day.month}月"
         return f"{self.first_day:%Y-%m-%d} 至 {self.last_day:%Y-%m-%d}"
 

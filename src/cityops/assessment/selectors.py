@@ -32,6 +32,7 @@ __all__ = [
     "TargetStatus",
     "assessment_ranking",
     "kind_counts",
+    "ranking_between",
     "subjects",
     "targets_status",
 ]
@@ -82,8 +83,9 @@ def _compute(kind: str, period: Period, people: list[Subject] | None = None) -> 
 
 def kind_counts(kind: str, period: Period, *, people: list[Subject] | None = None) -> tuple[metrics.Counts, str]:
     """The counts of every subject of `kind` over a month: from its snapshot when the month is
-    closed and was frozen, else aggregated live. Returns (counts, "snapshot" | "live")."""
-    if period.closed:
+    closed and was frozen, else aggregated live. Returns (counts, "snapshot" | "live").
+    Snapshots hold whole months: a week or another range is always aggregated live."""
+    if period.closed and period.whole_month:
         month = period.first_day.replace(day=1)
         snap = AssessmentSnapshot.objects.filter(kind=kind, month=month).values_list("data", flat=True).first()
         if snap is not None:
@@ -250,9 +252,19 @@ def assessment_ranking(kind: str, month: str | date | None = None, *, now: datet
     except PeriodError as exc:
         ranking.message = str(exc)
         return ranking
-    period = month_period(first, now=now)
-    previous = month_period(previous_month(first), now=now)
-    ranking.period, ranking.previous = period, previous
+    ranked = ranking_between(kind, month_period(first, now=now), month_period(previous_month(first), now=now), scheme=scheme)
+    if ranked.empty:
+        period = ranked.period
+        ranked.message = f"{period.label}暂无{kind.label}考核数据" + ("（本月刚开始）。" if not period.closed and period.elapsed_days <= 1 else "。")
+    return ranked
+
+
+def ranking_between(kind: str, period: Period, previous: Period, *, scheme: Scheme | None = None) -> Ranking:
+    """The ranking of `kind` over any period (a month, a week of a weekly report) with each
+    subject's change against `previous`. `message` is left empty."""
+    kind = Kind(kind)
+    scheme = scheme or scheme_for(kind)
+    ranking = Ranking(kind, period, previous, indicators_for(kind), scheme)
     people = subjects(kind)
     counts, ranking.source = kind_counts(kind, period, people=people)
     prev_counts, _ = kind_counts(kind, previous, people=people)
@@ -267,6 +279,4 @@ def assessment_ranking(kind: str, month: str | date | None = None, *, now: datet
         row.prev_rank = prev_ranks.get(row.subject.id)
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, not r.has_data, r.subject.name))
     ranking.rows = rows
-    if ranking.empty:
-        ranking.message = f"{period.label}暂无{kind.label}考核数据" + ("（本月刚开始）。" if not period.closed and period.elapsed_days <= 1 else "。")
     return ranking
