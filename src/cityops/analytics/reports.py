@@ -17,6 +17,7 @@ workbook and a printable HTML page, with a short narrative generated from the fi
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import tempfile
@@ -180,6 +181,14 @@ class Figure:
     previous: float | int | None
     is_rate: bool = False
     definition: str = ""
+    better: str = ""  # "higher" | "lower" | "" (a volume: neither way is good or bad in itself)
+
+    @property
+    def tone(self) -> str:
+        """"good" / "bad" for a change in the direction that is better / worse, else ""."""
+        if not self.change or not self.better:
+            return ""
+        return "good" if (self.change > 0) == (self.better == "higher") else "bad"
 
     @property
     def change(self) -> float | None:
@@ -421,11 +430,11 @@ def report_build(period: ReportPeriod, *, now: datetime | None = None) -> Report
         Figure("closed", "结案", cur[Dim.EVENT].get(EV_CLOSE, 0), prev[Dim.EVENT].get(EV_CLOSE, 0),
                definition="本期结案的案件数（含此前上报的案件）"),
         Figure("on_time_rate", "按期结案率", on_time(center), on_time(center_prev), is_rate=True,
-               definition="本期派遣的案件中，按期结案数 ÷ 应结案数 × 100%（与绩效考核同一口径）"),
+               definition="本期派遣的案件中，按期结案数 ÷ 应结案数 × 100%（与绩效考核同一口径）", better="higher"),
         Figure("overdue_open", "超期未处置", center.get("overdue_open", 0), center_prev.get("overdue_open", 0),
-               definition="本期派遣的案件中，截至期末已过处置时限仍未反馈、且未挂账的案件数"),
+               definition="本期派遣的案件中，截至期末已过处置时限仍未反馈、且未挂账的案件数", better="lower"),
         Figure("satisfaction", "群众满意率", satisfaction(cur), satisfaction(prev), is_rate=True,
-               definition="（满意 + 基本满意）÷ 本期回访数 × 100%"),
+               definition="（满意 + 基本满意）÷ 本期回访数 × 100%", better="higher"),
     ]
 
     def cat_name(key: str) -> str:
@@ -538,11 +547,13 @@ def narrative(report: Report) -> list[str]:
 
 
 def _nice_max(value: float) -> float:
-    """The axis end: the smallest 1, 2, 4, 5 or 10 × 10ⁿ at or above `value` (halves stay round)."""
-    if value <= 0:
-        return 2
+    """The end of a value axis: a round number at or above `value` whose half is round too."""
+    if value <= 2:
+        return 2.0
+    if value <= 10:
+        return float(math.ceil(value / 2) * 2)
     scale = 10 ** (len(str(int(value))) - 1)
-    return float(next(m * scale for m in (1, 2, 4, 5, 10) if m * scale >= value))
+    return float(next(m * scale for m in (1, 1.2, 2, 3, 4, 5, 6, 8, 10) if m * scale >= value))
 
 
 def chart_bars(rows: list[CountRow], *, limit: int = 10, width: int = 680, label_width: int = 150) -> dict[str, Any]:
@@ -550,7 +561,7 @@ def chart_bars(rows: list[CountRow], *, limit: int = 10, width: int = 680, label
     rows = rows[:limit]
     row_h, top = 26, 8
     height = top + row_h * len(rows) + 24
-    peak = _nice_max(max([max(r.value, r.previous) for r in rows], default=0))
+    peak = max([max(r.value, r.previous) for r in rows], default=0) or 1  # no axis: the longest bar fills the row
     span = width - label_width - 60
     bars = []
     for i, row in enumerate(rows):
@@ -558,7 +569,7 @@ def chart_bars(rows: list[CountRow], *, limit: int = 10, width: int = 680, label
         bars.append({
             "label": row.name if len(row.name) <= 10 else row.name[:9] + "…", "y": y, "ty": y + 15,
             "w": round(span * row.value / peak, 1), "pw": round(span * row.previous / peak, 1),
-            "vx": label_width + round(span * row.value / peak, 1) + 4, "value": row.value, "previous": row.previous,
+            "vx": label_width + round(span * max(row.value, row.previous) / peak, 1) + 4, "value": row.value, "previous": row.previous,
         })
     return {"width": width, "height": height, "x0": label_width, "lx": label_width - 6, "bars": bars,
             "legend_y": height - 8, "axis_y": top + row_h * len(rows)}
@@ -579,8 +590,7 @@ def chart_daily(current: list[tuple[str, int]], previous: list[tuple[str, int]],
                      "label": label[8:10].lstrip("0"), "lx": round(x + slot / 2, 1), "value": value})
     for i, (_label, value) in enumerate(previous[:n]):
         points.append(f"{left + i * slot + slot / 2:.1f},{top + inner_h - inner_h * (value or 0) / peak:.1f}")
-    ticks = [{"y": round(top + inner_h - inner_h * f, 1), "label": _n(int(peak * f)) if peak >= 4 or f in (0, 1) else ""}
-             for f in (0, 0.5, 1)]
+    ticks = [{"y": round(top + inner_h - inner_h * f, 1), "label": _n(int(peak * f))} for f in (0, 0.5, 1)]
     return {"width": width, "height": height, "cols": cols, "line": " ".join(points), "ticks": ticks, "left": left,
             "right": width - 10, "label_y": height - bottom + 16, "base_y": top + inner_h}
 

@@ -152,7 +152,8 @@ def test_bad_periods_are_refused_with_a_clear_message(kind, text, message):
 
 
 def test_summary_figures_equal_the_hand_computed_values(history, w11):
-    got = figures(report_build(w11))
+    report = report_build(w11)
+    got = figures(report)
     assert got["received"] == (5, 2, 150.0)
     assert got["registered"] == (4, 2, 100.0)
     assert got["dispatched"] == (3, 1, 200.0)
@@ -160,6 +161,8 @@ def test_summary_figures_equal_the_hand_computed_values(history, w11):
     assert got["on_time_rate"] == (66.7, 100.0, -33.3)  # percentage points
     assert got["overdue_open"] == (1, 0, None)  # no change in % from zero
     assert got["satisfaction"] == (50.0, 100.0, -50.0)
+    # a lower on-time rate is shown as bad; more cases received is neither good nor bad
+    assert [report.figure(code).tone for code in ("on_time_rate", "satisfaction", "received")] == ["bad", "bad", ""]
 
 
 def test_the_previous_week_is_reported_against_its_own_previous_week(history):
