@@ -714,10 +714,9 @@ def report_xlsx(report: Report) -> bytes:
 
 
 def report_dir() -> Path:
-    """Where stored reports live: CITYOPS_REPORT_DIR, else var/reports (never under MEDIA_ROOT,
-    which the development server serves without a login)."""
-    configured = getattr(settings, "CITYOPS_REPORT_DIR", None)
-    return Path(configured) if configured else Path(settings.VAR_DIR) / "reports"
+    """Where stored reports live: settings.CITYOPS_REPORT_DIR (default var/reports; never under
+    MEDIA_ROOT, which the development server serves without a login)."""
+    return Path(settings.CITYOPS_REPORT_DIR)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
