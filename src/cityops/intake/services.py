@@ -82,28 +82,20 @@ def photo_gps(upload) -> tuple[float, float] | None:
 
     from PIL import Image
 
+    from cityops.cases.photos import gps_from_exif
+
     if upload is None:
         return None
     try:
         upload.seek(0)
-        image = Image.open(io.BytesIO(upload.read()))
-        gps = image.getexif().get_ifd(0x8825)
-    except Exception:
+        gps = gps_from_exif(Image.open(io.BytesIO(upload.read())))
+    except Exception:  # not an image: no position (the upload's own check names the problem)
         return None
     finally:
         upload.seek(0)
-    if not gps or 2 not in gps or 4 not in gps:
+    if gps is None:
         return None
-
-    def degrees(value) -> float:
-        d, m, s = (float(x) for x in value)
-        return d + m / 60 + s / 3600
-
-    try:
-        lat = degrees(gps[2]) * (-1 if gps.get(1) == "S" else 1)
-        lon = degrees(gps[4]) * (-1 if gps.get(3) == "W" else 1)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
+    lon, lat = gps["lon"], gps["lat"]
     if not (-180 <= lon <= 180 and -90 <= lat <= 90) or (lon == 0 and lat == 0):
         return None
     return lon, lat
