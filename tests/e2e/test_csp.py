@@ -14,7 +14,7 @@ EXTRA_PAGES = {
     "operator": ["/cases/{number}/", "/notifications/", "/import/"],
     "dispatcher": ["/cases/{number}/"],
     "inspector": ["/m/", "/m/tasks/", "/m/mine/"],
-    "leader": ["/cases/", "/bigscreen/"],
+    "leader": ["/cases/", "/bigscreen/", "/reports/generate/?kind=weekly&format=html"],
     "sysadmin": ["/admin/", "/admin/accounts/user/", "/api/docs"],
 }
 # Pages that fetch JSON and draw charts after the load event.

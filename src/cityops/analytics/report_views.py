@@ -2,9 +2,12 @@
 /reports/generate/ (build one now: the printable page or the XLSX) and /reports/files/<name>
 (a stored report).
 
-A report of a district reads the rollups and the assessment's aggregates once; measured on
-the demo data it takes a fraction of a second (see `reports.py`), so it is built within the
-request. Every download is recorded in the audit trail as an export.
+A report reads the rollups once and runs the assessment's aggregates (departments, streets,
+the center) for the period and the one before. Measured on the demo district with 3,060 cases
+(SQLite, two cores shared with other work): a week of 534 cases 0.4 s, a month of 1,012 cases
+0.7 s (median of 5; the assessment aggregates are three quarters of it), so a report is built
+within the request instead of being queued; the scheduled reports are stored before 06:00 for
+the periods leaders ask for most. Every download is recorded in the audit trail as an export.
 """
 
 from __future__ import annotations

@@ -39,6 +39,10 @@ from cityops.analytics.reads import Spec, read
 from cityops.analytics.refs import refs
 from cityops.analytics.rollups import EV_CLOSE, EV_DISPATCH, EV_REGISTER
 from cityops.analytics.selectors import SATISFIED, overdue_cases, series, sla_mix
+from cityops.assessment.indicators import Kind
+from cityops.assessment.metrics import center_counts
+from cityops.assessment.periods import date_range
+from cityops.assessment.selectors import ranking_between
 
 KINDS = {"weekly": "周报", "monthly": "月报"}
 UNIT = {"weekly": "本周", "monthly": "本月"}
@@ -344,10 +348,6 @@ def _count_rows(current: Counter, previous: Counter, name_of, *, always: frozens
 
 
 def _departments_and_rankings(period: ReportPeriod, now: datetime) -> tuple[list[DepartmentRow], list[RankingRow], list[RankingRow]]:
-    from cityops.assessment.indicators import Kind
-    from cityops.assessment.periods import date_range
-    from cityops.assessment.selectors import ranking_between
-
     current = date_range(period.start, period.end, now=now)
     before = date_range(period.prev_start, period.prev_end, now=now)
     departments = ranking_between(Kind.DEPARTMENT, current, before)
@@ -370,9 +370,6 @@ def _departments_and_rankings(period: ReportPeriod, now: datetime) -> tuple[list
 
 
 def _center_counts(first: date, last: date, now: datetime) -> dict[str, int]:
-    from cityops.assessment.metrics import center_counts
-    from cityops.assessment.periods import date_range
-
     return center_counts(date_range(first, last, now=now))
 
 
