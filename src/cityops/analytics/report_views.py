@@ -6,7 +6,7 @@ A report reads the rollups once and runs the assessment's aggregates (department
 the center) for the period and the one before. Measured on the demo district with 3,060 cases
 (SQLite, two cores shared with other work): a week of 534 cases 0.4 s, a month of 1,012 cases
 0.7 s (median of 5; the assessment aggregates are three quarters of it), so a report is built
-within the request instead of being queued; the scheduled reports are stored before 06:00 for
+within the request instead of being queued; the scheduled reports are stored from 06:00 for
 the periods leaders ask for most. Every download is recorded in the audit trail as an export.
 """
 
