@@ -42,17 +42,23 @@ STREET = "630102001"
 
 
 @pytest.fixture
-def demo_site():
-    """One street of the demo district, the catalogue, the demo accounts (password PASSWORD) and three new cases."""
+def district():
+    """One street of the demo district (its synthetic grids), the catalogue and the role groups."""
     load_reference_regions()
     generate_demo_partition(street_codes=[STREET])
     load_reference_data()
     roles_sync()
     lookup.reset_index()
+    yield
+    lookup.reset_index()
+
+
+@pytest.fixture
+def demo_site(district):
+    """The district with the demo accounts (password PASSWORD) and three new cases; yields the first case."""
     demo_accounts_ensure(PASSWORD)
     grid = UnitGrid.objects.filter(street__code=STREET).first()
     point = shape(grid.boundary).representative_point()
     for text in ["小区东门外暴露垃圾成堆，两天无人清运。", "路灯不亮，夜间行人通行不便。", "人行道井盖缺失，存在安全隐患。"]:
         case_create(data=CaseInput(description=text, lon=point.x, lat=point.y), actor_label="test")
-    yield Case.objects.order_by("id").first()
-    lookup.reset_index()
+    return Case.objects.order_by("id").first()

@@ -8,29 +8,13 @@ import pytest
 from django.db import OperationalError
 from shapely.geometry import shape
 
-from cityops.accounts.services import roles_sync
 from cityops.accounts.tests.factories import UserFactory
 from cityops.cases.models import Case
 from cityops.catalog.models import Department
-from cityops.catalog.services import load_reference_data
-from cityops.geo import lookup
 from cityops.geo.models import UnitGrid
-from cityops.geo.services import generate_demo_partition, load_reference_regions
+from tests.e2e.conftest import PASSWORD, STREET
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PASSWORD = "Demo-pass-123"
-STREET = "630102001"
-
-
-@pytest.fixture
-def district():
-    load_reference_regions()
-    generate_demo_partition(street_codes=[STREET])
-    load_reference_data()
-    roles_sync()
-    lookup.reset_index()
-    yield
-    lookup.reset_index()
 
 
 def read(fn, attempts: int = 100):
