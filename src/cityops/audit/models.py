@@ -11,6 +11,8 @@ NULL); `actor_label`, which always names the account, is.
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 
@@ -94,6 +96,11 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("AuditEntry is append-only")
+
+    @property
+    def details_text(self) -> str:
+        """The details as JSON with Chinese kept readable (pages and exports show this)."""
+        return json.dumps(self.details, ensure_ascii=False, sort_keys=True)
 
 
 class AuditChainHead(models.Model):

@@ -146,3 +146,9 @@ def test_navigation_offers_the_page_to_the_auditor_only():
     assert any(i["url"] == reverse("audit:list") for i in nav_for(UserFactory(role="auditor")))
     for role in ("sysadmin", "secadmin", "operator"):
         assert all(i["url"] != reverse("audit:list") for i in nav_for(UserFactory(role=role)))
+
+
+def test_details_are_shown_as_readable_json(auditor_client):
+    audit_record(action=AuditAction.EXPORT, actor_label="甲", target="cases:csv", details={"筛选": {"街道": "东关大街街道"}, "count": 3})
+    html = auditor_client.get(reverse("audit:list")).content.decode()
+    assert "{&quot;count&quot;: 3, &quot;筛选&quot;: {&quot;街道&quot;: &quot;东关大街街道&quot;}}" in html
