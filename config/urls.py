@@ -1,7 +1,9 @@
+from pathlib import Path
+
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from cityops.web.views import favicon
 
@@ -28,5 +30,14 @@ urlpatterns = [
     path("", include("cityops.web.urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+def public_media(request, path: str):
+    return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "public")
+
+
+# Public photos (re-encoded copies without metadata, under random names) are for anyone; the
+# rest of MEDIA_ROOT (inspectors' originals with their GPS) only through cases:attachment, which
+# checks the user's scope. Behind nginx, let it serve media/public/ and set the setting off.
+if settings.CITYOPS_SERVE_PUBLIC_MEDIA:
+    urlpatterns += [
+        re_path(r"^media/public/(?P<path>.+)$", public_media, name="public_media"),
+    ]

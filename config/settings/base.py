@@ -172,6 +172,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# The application serves media/public/ itself (config/urls.py) unless a web server does it.
+CITYOPS_SERVE_PUBLIC_MEDIA = env_bool("CITYOPS_SERVE_PUBLIC_MEDIA", True)
 # Stored analysis reports (analytics/reports.py): served only through the signed-in /reports/
 # pages, so never under MEDIA_ROOT; with several app servers, a directory they all share.
 CITYOPS_REPORT_DIR = Path(os.environ.get("CITYOPS_REPORT_DIR", VAR_DIR / "reports"))

@@ -73,6 +73,8 @@ def _api_case_body(w: World) -> dict:
 
 PAGES: dict[str, Rule] = {
     "favicon.ico": Rule(EVERYONE),
+    # Re-encoded public photos only (the originals are under cases/, outside this route's root).
+    "public_media": Rule(EVERYONE, kwargs=lambda w, _p: {"path": "2026/11/none.jpg"}),
     "set_language": Rule(EVERYONE, method="POST", body=lambda w: {"language": "zh-hans"}),
     "ops:healthz": Rule(EVERYONE),
     "ops:readyz": Rule(EVERYONE),

@@ -292,3 +292,13 @@ def test_rating_posts_are_rate_limited(client, db):
     case = closed_case()
     client.post(reverse("intake:rate"), {"code": case.tracking_code, "satisfaction": "bogus"})
     assert client.post(reverse("intake:rate"), {"code": case.tracking_code, "satisfaction": "satisfied"}).status_code == 429
+
+
+def test_public_photos_are_served_to_anyone_and_originals_never_by_path(client, geo, jpeg):
+    from cityops.cases.services import attachment_add
+
+    attachment = attachment_add(case=make_case(), upload=jpeg(), kind="before", keep_gps=True)
+    public = client.get(attachment.public_file.url)
+    assert public.status_code == 200 and b"".join(public.streaming_content) == attachment.public_file.read()
+    assert client.get(attachment.file.url).status_code == 404
+    assert client.get("/media/public/../cases/x.jpg").status_code in (400, 404)  # Django refuses the traversal
