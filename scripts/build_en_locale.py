@@ -23,8 +23,8 @@ EN = {
     "我要反映": "Report a problem",
     "账号已锁定": "Account locked",
     "登录失败次数过多": "Too many failed sign-ins",
-    "为保护账号安全，该账号或来源地址已被临时锁定，请 15 分钟后再试，或联系系统管理员。":
-        "To protect the account, it or your address has been locked for a while. Try again in 15 minutes or ask the system administrator.",
+    "为保护账号安全，该账号或来源地址已被临时锁定，请 %(minutes)s 分钟后再试，或联系系统管理员。":
+        "To protect the account, it or your address has been locked for a while. Try again in %(minutes)s minutes or ask the system administrator.",
     "返回登录": "Back to sign-in",
     "首页": "Home",
     "您好，%(name)s": "Hello, %(name)s",
@@ -50,6 +50,9 @@ EN = {
     # navigation
     "受理台": "Intake desk", "派遣台": "Dispatch desk", "处置台": "Department desk", "指挥长视图": "Leader view",
     "案件查询": "Cases", "网格员上报": "Inspector", "态势看板": "Dashboard", "指挥大屏": "Big screen",
+    "分析报告": "Reports",
+    "周报、月报：XLSX 工作簿与可打印的报告（概况、分类、街道、部门、超期、热点、排名）":
+        "Weekly and monthly reports: XLSX workbook and printable report (summary, categories, streets, departments, overdue, hot issues, rankings)",
     "考核排名": "Assessment", "绩效目标": "Targets", "管理后台": "Administration",
     "基础数据、用户与权限、审计日志": "Reference data, users and permissions, audit trail",
     "派遣、退单、延期、督办、超期等提醒": "Dispatches, returns, extensions, supervision and overdue alerts",

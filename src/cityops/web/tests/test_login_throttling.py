@@ -85,3 +85,15 @@ def test_no_token_is_issued_for_an_expired_password(db):
     type(user).objects.filter(pk=user.pk).update(password_changed_at=timezone.now() - timedelta(days=91))
     response = ApiClient().post("/auth/token", {"username": "stale", "password": PASSWORD})
     assert response.status_code == 403 and response.json()["details"] == {"reason": "expired"}
+
+
+def test_the_locked_page_speaks_english_with_the_configured_cool_off(settings):
+    from datetime import timedelta
+
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=20)
+    UserFactory(username="lost", role="operator")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt("lost", "wrong-password", "10.0.5.5")
+    html = Client().post(reverse("web:login"), {"username": "lost", "password": PASSWORD}, REMOTE_ADDR="10.0.5.5",
+                         HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Try again in 20 minutes" in html and "分钟后再试" not in html
