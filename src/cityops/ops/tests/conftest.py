@@ -3,79 +3,30 @@ and (for the fault tests) the real PostgreSQL and Redis, skipped when unreachabl
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
-from django.test import Client
 
-from cityops.accounts.tests.factories import UserFactory
-from cityops.api.tokens import token_issue
-from cityops.cases.tests.factories import DepartmentFactory, LeafCategoryFactory
-from cityops.geo import lookup
+from cityops.api.tests import conftest as api_fixtures
+from cityops.api.tests.client import ApiClient
 
-DISTRICT = "630102"
-INSIDE = {"lon": 101.785, "lat": 36.625}
+# The API tests' tiny district, catalogue and people serve these tests too.
+INSIDE = api_fixtures.INSIDE
+district = api_fixtures.district
+category = api_fixtures.category
+department = api_fixtures.department
+other_department = api_fixtures.other_department
+people = api_fixtures.people
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "services: needs the real PostgreSQL and Redis (skipped when unreachable)")
 
 
-def _square(lon0, lat0, lon1, lat1) -> dict:
-    return {"type": "Polygon", "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]]}
-
-
-@pytest.fixture
-def district(db, settings):
-    from cityops.geo.models import Region, RegionLevel, UnitGrid
-
-    settings.CITYOPS_DISTRICT_CODE = DISTRICT
-    square = _square(101.775, 36.615, 101.795, 36.635)
-    root = Region.objects.create(code=DISTRICT, name="城东区", level=RegionLevel.DISTRICT, boundary=square)
-    street = Region.objects.create(code=f"{DISTRICT}001", name="东关大街街道", level=RegionLevel.STREET, parent=root, boundary=square)
-    community = Region.objects.create(code=f"{DISTRICT}001001", name="北关社区", level=RegionLevel.COMMUNITY, parent=street, boundary=square)
-    grid = UnitGrid.objects.create(code=f"{DISTRICT}00100101", community=community, street=street, boundary=square)
-    lookup.reset_index()
-    yield {"district": root, "street": street, "community": community, "grid": grid}
-    lookup.reset_index()
-
-
-@pytest.fixture
-def category(db):
-    return LeafCategoryFactory(code="E9901", name="暴露垃圾")
-
-
-@pytest.fixture
-def department(db):
-    return DepartmentFactory(code="chengguan", name="区城市管理局")
-
-
-@pytest.fixture
-def people(db, department):
-    return {
-        "operator": UserFactory(role="operator"),
-        "dispatcher": UserFactory(role="dispatcher"),
-        "leader": UserFactory(role="leader"),
-        "dept": UserFactory(role="department", department=department),
-    }
-
-
-class TokenClient:
-    def __init__(self, user):
-        self.client = Client()
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token_issue(user=user).token}"}
-
-    def post(self, path: str, body: dict):
-        return self.client.post(path, data=json.dumps(body), content_type="application/json", **self.headers)
-
-    def get(self, path: str):
-        return self.client.get(path, **self.headers)
-
-
 @pytest.fixture
 def operator_api(people):
-    return TokenClient(people["operator"])
+    """The operator's bearer-token client; paths are relative to /api/v1."""
+    return ApiClient(people["operator"])
 
 
 def report(category, **overrides) -> dict:

@@ -34,7 +34,7 @@ def test_an_unreachable_database_answers_503_json_on_the_api(operator_api, categ
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(api_cases, "case_create", down)
-    response = operator_api.post("/api/v1/cases", report(category))
+    response = operator_api.post("/cases", report(category))
     assert response.status_code == 503
     assert response["Retry-After"]
     assert response.json()["code"] == "service_unavailable"
@@ -61,7 +61,7 @@ def test_cases_are_taken_while_the_redis_cache_is_unreachable(operator_api, cate
     from django.core.cache import cache
 
     for i in range(3):
-        response = operator_api.post("/api/v1/cases", report(category, description=f"井盖破损 {i}"))
+        response = operator_api.post("/cases", report(category, description=f"井盖破损 {i}"))
         assert response.status_code == 201, response.content
     assert not cache.available
     assert cache.get("anything", "default") == "default"
