@@ -273,19 +273,25 @@ def _event_queries(qs: QuerySet[CaseEvent]) -> list[tuple[str, QuerySet]]:
     return out
 
 
-def _insert_select(dim: str, agg: QuerySet) -> int:
+def _replace_from_select(model, period_column: str, select: str, agg: QuerySet, leading_params: list) -> int:
+    """INSERT INTO model's table the rows `select` picks from the aggregate `agg` (aliased `sub`),
+    replacing the counts of rows that exist; rows whose count is 0 are skipped."""
     sql, params = agg.query.sql_with_params()
     qn = connection.ops.quote_name
-    t = qn(DailyCount._meta.db_table)
-    cols = ", ".join(qn(c) for c in ("day", "street_id", "dim", "key", "n"))
-    conflict = ", ".join(qn(c) for c in ("dim", "day", "street_id", "key"))
+    t = qn(model._meta.db_table)
+    cols = ", ".join(qn(c) for c in (period_column, "street_id", "dim", "key", "n"))
+    conflict = ", ".join(qn(c) for c in ("dim", period_column, "street_id", "key"))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {t} ({cols}) SELECT sub.rd, sub.rs, %s, sub.rk, sub.rn FROM ({sql}) sub WHERE sub.rn <> 0 "
+            f"INSERT INTO {t} ({cols}) SELECT {select} FROM ({sql}) sub WHERE sub.rn <> 0 "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {qn('n')} = excluded.{qn('n')}",
-            [str(dim), *params],
+            [*leading_params, *params],
         )
         return cursor.rowcount
+
+
+def _insert_select(dim: str, agg: QuerySet) -> int:
+    return _replace_from_select(DailyCount, "day", "sub.rd, sub.rs, %s, sub.rk, sub.rn", agg, [str(dim)])
 
 
 def _district_rows(since: date | None) -> int:
@@ -294,18 +300,9 @@ def _district_rows(since: date | None) -> int:
     if since:
         qs = qs.filter(day__gte=since)
     agg = qs.order_by().values("day", "dim", "key").annotate(rn=Sum("n"))
-    sql, params = agg.query.sql_with_params()
     qn = connection.ops.quote_name
-    t = qn(DailyCount._meta.db_table)
-    cols = ", ".join(qn(c) for c in ("day", "street_id", "dim", "key", "n"))
-    conflict = ", ".join(qn(c) for c in ("dim", "day", "street_id", "key"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {t} ({cols}) SELECT sub.{qn('day')}, %s, sub.{qn('dim')}, sub.{qn('key')}, sub.rn "
-            f"FROM ({sql}) sub WHERE sub.rn <> 0 ON CONFLICT ({conflict}) DO UPDATE SET {qn('n')} = excluded.{qn('n')}",
-            [ALL_STREETS, *params],
-        )
-        return cursor.rowcount
+    select = f"sub.{qn('day')}, %s, sub.{qn('dim')}, sub.{qn('key')}, sub.rn"
+    return _replace_from_select(DailyCount, "day", select, agg, [ALL_STREETS])
 
 
 def _months_from_days(since: date | None) -> int:
@@ -322,18 +319,9 @@ def _months_from_days(since: date | None) -> int:
         .values("rm", "street_id", "dim", "key")
         .annotate(rn=Sum("n"))
     )
-    sql, params = agg.query.sql_with_params()
     qn = connection.ops.quote_name
-    t = qn(MonthlyCount._meta.db_table)
-    cols = ", ".join(qn(c) for c in ("month", "street_id", "dim", "key", "n"))
-    conflict = ", ".join(qn(c) for c in ("dim", "month", "street_id", "key"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {t} ({cols}) SELECT sub.rm, sub.{qn('street_id')}, sub.{qn('dim')}, sub.{qn('key')}, sub.rn "
-            f"FROM ({sql}) sub WHERE sub.rn <> 0 ON CONFLICT ({conflict}) DO UPDATE SET {qn('n')} = excluded.{qn('n')}",
-            params,
-        )
-        return cursor.rowcount
+    select = f"sub.rm, sub.{qn('street_id')}, sub.{qn('dim')}, sub.{qn('key')}, sub.rn"
+    return _replace_from_select(MonthlyCount, "month", select, agg, [])
 
 
 def open_cases_rebuild() -> int:
