@@ -2,6 +2,17 @@
 
 import pytest
 
+from cityops.common import refcache
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reference_caches():
+    """Each test starts with empty per-process reference caches: the database is reset between
+    tests without the signals that would otherwise clear them."""
+    refcache.clear_all()
+    yield
+    refcache.clear_all()
+
 
 @pytest.fixture
 def admin_user(db, django_user_model, django_username_field):

@@ -1,11 +1,12 @@
 """Last line of defence for 三员分立 (whatever path adds groups to a user, two admin roles never
 meet); every login claims its session, every logout is audited with its reason."""
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
+from cityops.accounts.authcache import authorisations
 from cityops.accounts.models import User
 from cityops.accounts.services import check_separation_of_duties
 from cityops.accounts.sessions import REASON_USER, session_claim
@@ -20,6 +21,17 @@ def refuse_two_admin_roles(sender, instance, action, pk_set, **kwargs):
     adding = set(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True))
     current = set(instance.groups.values_list("name", flat=True))
     check_separation_of_duties(current | adding)
+
+
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="cityops.accounts.authcache.user_groups")
+@receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="cityops.accounts.authcache.user_perms")
+@receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="cityops.accounts.authcache.group_perms")
+@receiver([post_save, post_delete], sender=Group, dispatch_uid="cityops.accounts.authcache.group")
+@receiver([post_save, post_delete], sender=Permission, dispatch_uid="cityops.accounts.authcache.permission")
+@receiver(post_delete, sender=User, dispatch_uid="cityops.accounts.authcache.user")
+def forget_cached_authorisations(sender, action: str = "", **kwargs):
+    if not action or action.startswith("post_"):
+        authorisations.invalidate()
 
 
 @receiver(user_logged_in, dispatch_uid="cityops.accounts.session_claim")

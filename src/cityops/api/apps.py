@@ -7,8 +7,13 @@ class ApiConfig(AppConfig):
     verbose_name = "接口"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from cityops.api import roles_extension  # noqa: F401
-        from cityops.api.webhooks import on_case_event
+        from cityops.api.models import WebhookSubscription
+        from cityops.api.webhooks import on_case_event, subscriptions_present
         from cityops.cases.signals import case_event_committed
 
         case_event_committed.connect(on_case_event, dispatch_uid="cityops.api.webhooks")
+        for signal in (post_save, post_delete):
+            signal.connect(subscriptions_present.invalidate, sender=WebhookSubscription, dispatch_uid=f"cityops.api.webhooks.{signal}")

@@ -10,6 +10,7 @@ from ninja import Router, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
+from cityops.accounts import authcache
 from cityops.accounts.otp import OtpLocked, otp_verify
 from cityops.accounts.policy import REASON_EXPIRED, otp_device, password_change_reason, second_factor_needed
 from cityops.api.errors import ApiError
@@ -40,6 +41,7 @@ class BearerToken(HttpBearer):
         reason = password_change_reason(record.user)
         if reason:
             raise _refuse_password_change(reason)
+        authcache.prime(record.user)
         request.api_token = record
         request.user = record.user
         return record.user

@@ -44,6 +44,7 @@ from cityops.cases.models import Case, CaseEvent
 from cityops.cases.permissions import cases_visible_to
 from cityops.cases.selectors import reporter_view
 from cityops.cases.states import Action, Status
+from cityops.common.refcache import ReferenceCache
 
 log = logging.getLogger("cityops.api.webhooks")
 
@@ -191,8 +192,19 @@ def _delivery(subscription: WebhookSubscription, event: CaseEvent, kind: str, ca
     )
 
 
+# Most deployments have few subscriptions or none: the common answer "nobody listens" is kept
+# per process instead of asked on every case event (cleared by the model's signals, see apps.py).
+subscriptions_present = ReferenceCache("api.webhook_subscriptions")
+
+
+def any_active_subscription() -> bool:
+    return subscriptions_present.get("any", WebhookSubscription.objects.filter(active=True).exists)
+
+
 def webhook_enqueue(*, event: CaseEvent, case: Case | None = None, now: datetime | None = None) -> int:
     """Outbox rows of one committed event for every active subscription that wants it and may see the case."""
+    if not any_active_subscription():
+        return 0
     now = now or timezone.now()
     case = case or event.case
     rows = []

@@ -24,6 +24,7 @@ from cityops.cases.models import (
 from cityops.cases.signals import case_event_committed
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import CaseType, Category, Stage, Urgency
+from cityops.catalog.selectors import intake_category
 from cityops.common.db import asynchronous_commit
 
 MAX_DESCRIPTION = 4000
@@ -110,10 +111,10 @@ def _validate(data: CaseInput) -> dict:
         errors["reporter_phone"] = "联系电话格式不正确。"
     category = None
     if data.category:
-        category = Category.objects.filter(code=data.category, active=True).first()
+        category, has_children = intake_category(data.category)
         if category is None:
             errors["category"] = f"分类编码 {data.category} 不存在。"
-        elif category.children.exists():
+        elif has_children:
             errors["category"] = f"{category.name} 是大类，请选择具体小类。"
     if (data.lon is None) != (data.lat is None):
         errors["location"] = "经度和纬度须同时提供。"

@@ -16,7 +16,8 @@ from django.conf import settings
 
 from cityops.cases.models import Case, SlaLevel
 from cityops.catalog import workcal
-from cityops.catalog.models import CaseType, LimitUnit, Stage, TimeLimit, Urgency
+from cityops.catalog.models import CaseType, LimitUnit, Stage, Urgency
+from cityops.catalog.selectors import stage_limit_row
 
 WARN_FRACTION = Decimal("0.8")
 WORKING_UNITS = frozenset({LimitUnit.WORK_HOUR, LimitUnit.WORK_DAY})
@@ -53,11 +54,7 @@ class Limit:
 def stage_limit(*, category_id: int | None, urgency: str, stage: str, case_type: str = "") -> Limit:
     row = None
     if category_id:
-        row = (
-            TimeLimit.objects.filter(category_id=category_id, stage=stage, urgency=urgency)
-            .values_list("value", "unit")
-            .first()
-        )
+        row = stage_limit_row(category_id, stage, urgency)
     value, unit = row if row else DEFAULT_LIMITS[(stage, urgency)]
     if stage == Stage.HANDLE and case_type in CASE_TYPE_HANDLE_CAP and urgency == Urgency.NORMAL:
         cap_value, cap_unit = CASE_TYPE_HANDLE_CAP[case_type]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -27,7 +28,13 @@ from cityops.catalog.models import (
     TimeLimit,
     Urgency,
 )
+from cityops.common.refcache import ReferenceCache
 from cityops.geo.models import Region, RegionLevel
+
+# Intake reads these on every case; they change when the catalogue is edited or reloaded.
+# Cleared by catalog/signals.py on saves and deletes, and by load_reference_data (bulk writes).
+category_rows = ReferenceCache("catalog.categories")
+stage_limit_rows = ReferenceCache("catalog.time_limits")
 
 
 class RoutingConfigurationError(LookupError):
@@ -165,6 +172,39 @@ def responsible_department(
 
 
 # ---------------------------------------------------------------------------- categories
+
+
+def intake_category(code: str) -> tuple[Category | None, bool]:
+    """The active category with this code (a fresh instance per call) and whether it has children."""
+
+    def load():
+        names = [f.attname for f in Category._meta.concrete_fields]
+        row = Category.objects.filter(code=code, active=True).values_list(*names).first()
+        if row is None:
+            return None
+        has_children = Category.objects.filter(parent_id=row[names.index("id")]).exists()
+        return names, row, has_children
+
+    entry = category_rows.get(code, load)
+    if entry is None:
+        return None, False
+    names, row, has_children = entry
+    return Category.from_db(DEFAULT_DB_ALIAS, names, row), has_children
+
+
+def stage_limit_row(category_id: int, stage: str, urgency: str) -> tuple | None:
+    """(value, unit) of the category's own time limit for the stage, or None."""
+    return stage_limit_rows.get(
+        (category_id, stage, urgency),
+        lambda: TimeLimit.objects.filter(category_id=category_id, stage=stage, urgency=urgency)
+        .values_list("value", "unit")
+        .first(),
+    )
+
+
+def reference_caches_changed() -> None:
+    category_rows.invalidate()
+    stage_limit_rows.invalidate()
 
 
 def leaf_categories(system: CategorySystem | str | None = None) -> QuerySet[Category]:

@@ -520,5 +520,6 @@ def load_reference_data(data_dir: Path | None = None) -> LoadReport:
         _load_calendar_overrides(CALENDAR_FILE, _read_json(data_dir, CALENDAR_FILE), report)
         # A suggestion made during the load may have indexed rows that were not committed yet.
         transaction.on_commit(selectors.suggestion_index_changed)
+        selectors.reference_caches_changed()  # bulk writes send no signals
     selectors.suggestion_index_changed()
     return report

@@ -1,0 +1,78 @@
+"""The API keeps a user's roles and permissions, categories, time limits and whether anyone
+subscribes to webhooks per process; an administrator's change must still take effect on the
+next call. These tests run outside a test transaction
+(`transactional_db`) because only committed reads are cached."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+
+from cityops.accounts.tests.factories import UserFactory
+from cityops.api import webhooks
+from cityops.api.models import WebhookDelivery, WebhookSubscription
+from cityops.api.tests.client import ApiClient
+from cityops.catalog.models import Category, TimeLimit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def operator(district, category):
+    return UserFactory(role="operator")
+
+
+def test_removing_the_role_refuses_the_next_intake(operator, report):
+    api = ApiClient(operator)
+    assert api.post("/cases", report()).status_code == 201
+    assert api.post("/cases", report()).status_code == 201  # served from the cache
+    operator.groups.clear()
+    response = api.post("/cases", report())
+    assert response.status_code == 403, response.json()
+
+
+def test_removing_a_permission_from_the_role_refuses_the_next_intake(operator, report):
+    api = ApiClient(operator)
+    assert api.post("/cases", report()).status_code == 201
+    group = Group.objects.get(name="operator")
+    group.permissions.remove(*group.permissions.filter(codename="add_case"))
+    assert api.post("/cases", report()).status_code == 403
+
+
+def test_deactivating_a_category_refuses_it_on_the_next_intake(operator, report, category):
+    api = ApiClient(operator)
+    assert api.post("/cases", report()).status_code == 201
+    category.active = False
+    category.save()
+    response = api.post("/cases", report())
+    assert response.status_code == 400
+    assert "category" in response.json()["details"]
+
+
+def test_a_category_that_gains_children_is_refused_as_too_coarse(operator, report, category):
+    api = ApiClient(operator)
+    assert api.post("/cases", report()).status_code == 201
+    Category.objects.create(code=f"{category.code}01", name="子类", parent=category, system=category.system, kind=category.kind)
+    response = api.post("/cases", report())
+    assert response.status_code == 400
+    assert "大类" in response.json()["message"]
+
+
+def test_a_changed_time_limit_applies_to_the_next_case(operator, report, category):
+    api = ApiClient(operator)
+    assert api.post("/cases", report()).status_code == 201
+    TimeLimit.objects.update_or_create(category=category, stage="register", urgency="normal", defaults={"value": 30, "unit": "day"})
+    case = api.post("/cases", report()).json()
+    opened, deadline = (datetime.fromisoformat(case[key]) for key in ("created_at", "deadline"))
+    assert deadline - opened == timedelta(days=30)
+
+
+def test_a_new_webhook_subscription_receives_the_next_event(operator, report):
+    api = ApiClient(operator)
+    assert api.post("/cases", report()).status_code == 201  # "nobody subscribes" is now cached
+    WebhookSubscription.objects.create(name="大屏", account=UserFactory(role="leader"), url="https://example.org/hook",
+                                       events=["*"], secret=webhooks.new_secret())
+    number = api.post("/cases", report()).json()["number"]
+    assert WebhookDelivery.objects.filter(case_event__case__number=number).count() == 1
