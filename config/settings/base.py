@@ -226,6 +226,13 @@ CITYOPS_OFFICE_HOURS = [
     tuple(span.split("-")) for span in env_list("CITYOPS_OFFICE_HOURS", ["08:30-12:00", "14:00-18:00"])
 ]
 
+# After a case event commits, rollups, the duplicate index, webhook rows and auto-dispatch run
+# "inline" (in the request, after commit) or "deferred" (an outbox row in the event's own
+# transaction, drained in batches by the "fanout" job every CITYOPS_FANOUT_SECONDS on the
+# workers: see cases/fanout.py). Production defaults to deferred.
+CITYOPS_EVENT_FANOUT = os.environ.get("CITYOPS_EVENT_FANOUT", "inline")
+CITYOPS_FANOUT_SECONDS = float(os.environ.get("CITYOPS_FANOUT_SECONDS", "1" if CITYOPS_EVENT_FANOUT == "deferred" else "60"))
+
 # Run periodic tasks (SLA scan) inside the dev server when there is no Celery.
 CITYOPS_INPROCESS_SCHEDULER = env_bool("CITYOPS_INPROCESS_SCHEDULER", not REDIS_URL)
 CITYOPS_MAX_UPLOAD_MB = int(os.environ.get("CITYOPS_MAX_UPLOAD_MB", "10"))

@@ -32,6 +32,10 @@ STORAGES = {
     },
 }
 
+# The request writes the case, its event and an outbox row; the workers do the rest in batches.
+CITYOPS_EVENT_FANOUT = os.environ.get("CITYOPS_EVENT_FANOUT", "deferred")
+CITYOPS_FANOUT_SECONDS = float(os.environ.get("CITYOPS_FANOUT_SECONDS", "1"))
+
 # Database: persistent connections (one per worker thread), checked before reuse, so a
 # restarted PostgreSQL costs one failed request per connection, never a stuck worker.
 _db = DATABASES["default"]

@@ -3,7 +3,7 @@
 Pages never count cases on request: they read `DailyCount` / `MonthlyCount` (how many cases
 fall on a day or month, per street, per key of a dimension) and `OpenCase` (one narrow row per
 open case, for SLA mix, overdue counts and map points). `rollups.py` keeps them current from
-`cases.signals.case_event_committed`, rebuilds them (`cityops rollup_rebuild`) and repairs
+`cases.signals.case_events_committed`, rebuilds them (`cityops rollup_rebuild`) and repairs
 them periodically (`cityops rollup_repair`).
 """
 

@@ -1,8 +1,8 @@
 """Keeping the rollups current: live increments from case events, a full rebuild, and a repair.
 
-* Live: `on_case_event` receives `cases.signals.case_event_committed` (sent after commit for
-  every create and transition) and applies the change as `n = n + delta` upserts on the day
-  and month rows it touches, plus an upsert or delete of the case's `OpenCase` row. It never
+* Live: `on_case_events` receives `cases.signals.case_events_committed` (after commit, for
+  every create and transition, one at a time or in batches: see `cases.fanout`) and applies the change
+  as `n = n + delta` upserts on the day and month rows it touches, plus an upsert or delete of the case's `OpenCase` row. It never
   raises: a failure is logged and the next repair puts it right.
 * Rebuild (`rollup_rebuild`, `cityops rollup_rebuild`): recompute everything (or everything
   from a day on) from the cases and their events with GROUP BY queries run inside the database
@@ -34,7 +34,7 @@ from django.utils import timezone
 from cityops.analytics.models import ALL_STREETS, DISTRICT_DIMS, DailyCount, Dim, MonthlyCount, OpenCase
 from cityops.analytics.periods import day_bounds, month_start
 from cityops.cases.models import Case, CaseEvent
-from cityops.cases.signals import case_event_committed
+from cityops.cases.signals import case_events_committed
 from cityops.cases.states import OPEN_STATUSES, Action, Status
 from cityops.common.db import asynchronous_commit
 
@@ -60,11 +60,12 @@ def local_day(moment: datetime) -> date:
 # ---------------------------------------------------------------- what counts (live)
 
 
-def created_facts(case: Case) -> list[tuple[str, str]]:
-    """The (dimension, key) pairs a case counts under on its creation day."""
+def created_facts(case: Case, *, status: str | None = None) -> list[tuple[str, str]]:
+    """The (dimension, key) pairs a case counts under on its creation day (with `status`: as it
+    was when created, for a case that may have moved on)."""
     return [
         (Dim.TOTAL, ""),
-        (Dim.STATUS, case.status),
+        (Dim.STATUS, status or case.status),
         (Dim.CHANNEL, case.channel),
         (Dim.TYPE, case.case_type),
         (Dim.CATEGORY, str(case.category_id or "")),
@@ -163,51 +164,76 @@ def open_case_fields(case: Case) -> dict:
 
 def open_case_sync(case: Case) -> None:
     """Make the case's snapshot row match the case: present while open, gone once closed."""
-    if case.status in OPEN_STATUSES:
-        # One INSERT … ON CONFLICT DO UPDATE (update_or_create costs a savepoint, a SELECT … FOR
-        # UPDATE and a write: a third of a live rollup update's statements).
-        fields = open_case_fields(case)
-        OpenCase.objects.bulk_create(
-            [OpenCase(case_id=case.pk, **fields)], update_conflicts=True, unique_fields=["case"], update_fields=list(fields)
-        )
-    else:
-        OpenCase.objects.filter(case_id=case.pk).delete()
+    open_cases_apply([case])
+
+
+def open_cases_apply(cases: list[Case]) -> None:
+    """`open_case_sync` for many cases: one INSERT … ON CONFLICT DO UPDATE and one DELETE."""
+    latest = {case.pk: case for case in cases}
+    rows = [OpenCase(case_id=pk, **open_case_fields(case)) for pk, case in latest.items() if case.status in OPEN_STATUSES]
+    closed = [pk for pk, case in latest.items() if case.status not in OPEN_STATUSES]
+    if rows:
+        fields = list(open_case_fields(next(iter(latest.values()))))
+        OpenCase.objects.bulk_create(rows, update_conflicts=True, unique_fields=["case"], update_fields=fields)
+    if closed:
+        OpenCase.objects.filter(case_id__in=closed).delete()
 
 
 def apply_event(case: Case, event: CaseEvent) -> None:
     """Apply one committed case event to the rollups and the open-case snapshot."""
-    street_id = case.street_id or 0
+    apply_events([(case, event)])
+
+
+def apply_events(items: list[tuple[Case, CaseEvent]]) -> None:
+    """Apply committed case events (oldest first) to the rollups and the open-case snapshot:
+    one upsert per rollup table and one write of the snapshot for the whole batch.
+
+    The case may have moved on since an event (a deferred batch sees it as it is now), so a
+    creation counts the status the event recorded, and a reclassification is measured against
+    the snapshot as the earlier events of the batch left it."""
     deltas: list[tuple[date, int, str, str, int]] = []
-    created_day = local_day(case.created_at)
-    if event.action == Action.CREATE:
-        deltas += [(created_day, street_id, dim, key, 1) for dim, key in created_facts(case)]
-    else:
-        if event.from_status and event.to_status and event.from_status != event.to_status:
-            deltas.append((created_day, street_id, Dim.STATUS, event.from_status, -1))
-            deltas.append((created_day, street_id, Dim.STATUS, event.to_status, 1))
-        # 立案 may (re)classify: move the case between category and type keys.
-        before = OpenCase.objects.filter(case_id=case.pk).values("category_id", "case_type").first()
-        if before:
-            if before["category_id"] != (case.category_id or 0):
-                deltas.append((created_day, street_id, Dim.CATEGORY, str(before["category_id"] or ""), -1))
-                deltas.append((created_day, street_id, Dim.CATEGORY, str(case.category_id or ""), 1))
-            if before["case_type"] and before["case_type"] != case.case_type:
-                deltas.append((created_day, street_id, Dim.TYPE, before["case_type"], -1))
-                deltas.append((created_day, street_id, Dim.TYPE, case.case_type, 1))
+    later = [case.pk for case, event in items if event.action != Action.CREATE]
+    snapshot: dict[int, tuple[int, str]] = {
+        row["case_id"]: (row["category_id"], row["case_type"])
+        for row in OpenCase.objects.filter(case_id__in=later).values("case_id", "category_id", "case_type")
+    } if later else {}
+    for case, event in items:
+        street_id = case.street_id or 0
+        created_day = local_day(case.created_at)
+        if event.action == Action.CREATE:
+            deltas += [(created_day, street_id, dim, key, 1) for dim, key in created_facts(case, status=event.to_status)]
+        else:
+            if event.from_status and event.to_status and event.from_status != event.to_status:
+                deltas.append((created_day, street_id, Dim.STATUS, event.from_status, -1))
+                deltas.append((created_day, street_id, Dim.STATUS, event.to_status, 1))
+            # 立案 may (re)classify: move the case between category and type keys.
+            before = snapshot.get(case.pk)
+            if before:
+                category_before, type_before = before
+                if category_before != (case.category_id or 0):
+                    deltas.append((created_day, street_id, Dim.CATEGORY, str(category_before or ""), -1))
+                    deltas.append((created_day, street_id, Dim.CATEGORY, str(case.category_id or ""), 1))
+                if type_before and type_before != case.case_type:
+                    deltas.append((created_day, street_id, Dim.TYPE, type_before, -1))
+                    deltas.append((created_day, street_id, Dim.TYPE, case.case_type, 1))
+        if case.status in OPEN_STATUSES:
+            snapshot[case.pk] = (case.category_id or 0, case.case_type)
+        else:
+            snapshot.pop(case.pk, None)
         event_day = local_day(event.created_at)
         deltas += [(event_day, street_id, dim, key, 1) for dim, key in event_facts(event)]
     # Derived data: `rollup_repair` rebuilds what a crash could lose, so no disk flush is awaited.
     with asynchronous_commit():
         bump(deltas)
-        open_case_sync(case)
+        open_cases_apply([case for case, _ in items])
 
 
-@receiver(case_event_committed, dispatch_uid="analytics.rollups.on_case_event")
-def on_case_event(sender, case: Case, event: CaseEvent, **kwargs) -> None:
+@receiver(case_events_committed, dispatch_uid="analytics.rollups.on_case_events")
+def on_case_events(sender, items: list[tuple[Case, CaseEvent]], **kwargs) -> None:
     try:
-        apply_event(case, event)
-    except Exception:  # the case is committed; never fail its request. The repair fixes the counts.
-        logger.exception("rollup update failed for case %s event %s", getattr(case, "pk", None), getattr(event, "pk", None))
+        apply_events(items)
+    except Exception:  # the cases are committed; never fail their request. The repair fixes the counts.
+        logger.exception("rollup update failed for %d event(s), first %s", len(items), getattr(items[0][1], "pk", None))
 
 
 # ---------------------------------------------------------------- what counts (rebuild)

@@ -11,9 +11,9 @@ class ApiConfig(AppConfig):
 
         from cityops.api import roles_extension  # noqa: F401
         from cityops.api.models import WebhookSubscription
-        from cityops.api.webhooks import on_case_event, subscriptions_present
-        from cityops.cases.signals import case_event_committed
+        from cityops.api.webhooks import on_case_events, subscriptions_present
+        from cityops.cases.signals import case_events_committed
 
-        case_event_committed.connect(on_case_event, dispatch_uid="cityops.api.webhooks")
+        case_events_committed.connect(on_case_events, dispatch_uid="cityops.api.webhooks")
         for signal in (post_save, post_delete):
             signal.connect(subscriptions_present.invalidate, sender=WebhookSubscription, dispatch_uid=f"cityops.api.webhooks.{signal}")

@@ -5,7 +5,7 @@ same transaction, so an event cannot be committed without being recorded. Delive
 (`WebhookDelivery`, one per subscription and event) are created two ways, both idempotent
 on (subscription, event):
 
-* right after commit, from the `case_event_committed` signal (the fast path);
+* right after commit, from the `case_events_committed` signal (the fast path);
 * by `webhook_sweep()`, which re-reads the recent history and adds what is missing:
   events whose process died between commit and signal, and events that send no signal
   (the SLA scan's 超期). Nothing is lost while the worker or Redis is down.
@@ -220,12 +220,16 @@ def webhook_enqueue(*, event: CaseEvent, case: Case | None = None, now: datetime
     return len(rows)
 
 
-def on_case_event(sender, case: Case, event: CaseEvent, **kwargs) -> None:
-    """Receiver of `case_event_committed`; the sweep covers anything it misses, so it never raises."""
-    try:
-        webhook_enqueue(event=event, case=case)
-    except Exception:
-        log.exception("webhook enqueue failed for event %s; the sweep will retry", event.pk)
+def on_case_events(sender, items: list[tuple[Case, CaseEvent]], **kwargs) -> None:
+    """Receiver of `case_events_committed`; the sweep covers anything it misses, so it never raises."""
+    if not any_active_subscription():
+        return
+    for case, event in items:
+        try:
+            with transaction.atomic():  # a savepoint when a fan-out batch is running
+                webhook_enqueue(event=event, case=case)
+        except Exception:
+            log.exception("webhook enqueue failed for event %s; the sweep will retry", event.pk)
 
 
 def webhook_sweep(*, now: datetime | None = None) -> int:

@@ -216,6 +216,23 @@ class Attachment(models.Model):
         return f"{self.case_id} {self.get_kind_display()}"
 
 
+class PendingFanout(models.Model):
+    """A committed case event whose derived work (rollups, duplicate index, webhook rows,
+    auto-dispatch) has not run yet: the transactional outbox of `cases.fanout`, written in the
+    event's own transaction when `CITYOPS_EVENT_FANOUT` is "deferred", deleted in the transaction
+    that does the work."""
+
+    event = models.OneToOneField(CaseEvent, verbose_name="案件日志", primary_key=True, on_delete=models.CASCADE,
+                                 related_name="+")
+
+    class Meta:
+        verbose_name = "待分发案件日志"
+        verbose_name_plural = "待分发案件日志"
+
+    def __str__(self) -> str:
+        return str(self.event_id)
+
+
 class CaseNumberCounter(models.Model):
     """Per-day sequence behind case numbers such as CD20261126-0001."""
 

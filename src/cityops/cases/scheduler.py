@@ -41,6 +41,7 @@ class Slot:
 # The schedule, shared by Celery beat (config/celery.py) and the in-process runner below.
 # Pure data: config/celery.py reads it before any app is loaded.
 SCHEDULE: tuple[Slot, ...] = (
+    Slot("fanout", "CITYOPS_FANOUT_SECONDS", 60, expires=5, soft_time_limit=120),
     Slot("sla_scan", "CITYOPS_SLA_SCAN_SECONDS", 60, expires=55, soft_time_limit=600),
     Slot("sla_escalate", "CITYOPS_ESCALATE_SECONDS", 60, expires=55, soft_time_limit=600),
     Slot("webhooks", "CITYOPS_WEBHOOK_SECONDS", 10, expires=9, soft_time_limit=300),

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from cityops.cases import photos, sla
+from cityops.cases import fanout, photos, sla
 from cityops.cases.errors import ValidationFailed
 from cityops.cases.models import (
     Attachment,
@@ -21,7 +21,6 @@ from cityops.cases.models import (
     Channel,
     CoordSystem,
 )
-from cityops.cases.signals import case_event_committed
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import CaseType, Category, Stage, Urgency
 from cityops.catalog.selectors import intake_category
@@ -181,7 +180,7 @@ def case_create(*, data: CaseInput, actor=None, actor_label: str = "", now: date
             action=Action.CREATE, to_status=Status.NEW,
             payload={"channel": case.channel, "coord_system": data.coord_system},
         )
-        transaction.on_commit(lambda: case_event_committed.send(sender=Case, case=case, event=event))
+        fanout.announce(case, event)
     return case
 
 

@@ -1,6 +1,8 @@
-"""Signals other apps listen to (routing, webhooks, analytics). Sent after the transaction commits."""
+"""Signals other apps listen to (routing, webhooks, analytics). See `cases.fanout` for when
+they are sent."""
 
 from django.dispatch import Signal
 
-# Sent with case=<Case>, event=<CaseEvent> after a case was created or changed state.
-case_event_committed = Signal()
+# Sent with items=[(<Case>, <CaseEvent>), …] (oldest event first) once the events have
+# committed: right after commit with one item, or in batches from the outbox (`cases.fanout`).
+case_events_committed = Signal()

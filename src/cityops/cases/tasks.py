@@ -53,6 +53,13 @@ def privacy_job() -> dict[str, Any]:
     return run()
 
 
+def fanout_job() -> dict[str, Any]:
+    """Derived work of committed case events, from the outbox, in batches (see `cases.fanout`)."""
+    from cityops.cases.fanout import fan_out_pending
+
+    return fan_out_pending()
+
+
 def sla_scan_job() -> dict[str, Any]:
     """Yellow/red transitions with their events and notifications (see `sla_scan`)."""
     from cityops.cases.sla_scan import sla_scan
@@ -149,7 +156,7 @@ class PeriodicJob:
 def periodic_jobs() -> list[PeriodicJob]:
     """The schedule (`scheduler.SCHEDULE`) with each job's function."""
     funcs: dict[str, Callable[[], dict[str, Any]]] = {
-        "sla_scan": sla_scan_job, ESCALATE_JOB: escalate_overdue, "webhooks": hook_job("webhooks"),
+        "fanout": fanout_job, "sla_scan": sla_scan_job, ESCALATE_JOB: escalate_overdue, "webhooks": hook_job("webhooks"),
         "rollups": hook_job("rollups"), "reports": hook_job("reports"), "retrain": hook_job("retrain"),
         "privacy": privacy_job,
     }

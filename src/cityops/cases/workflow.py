@@ -17,11 +17,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cityops.cases import notifications, sla
+from cityops.cases import fanout, notifications, sla
 from cityops.cases.errors import CaseNotFound, Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.permissions import cases_visible_to, in_scope_for_action, role_allows
-from cityops.cases.signals import case_event_committed
 from cityops.cases.states import TRANSITIONS, Action, ReturnReason, Satisfaction, Status
 from cityops.catalog.models import CaseType, Category, Department, DepartmentKind, LimitUnit, Stage, Urgency
 
@@ -338,5 +337,5 @@ def case_transition(
         fresh = Case.objects.select_related("category", "department", "street", "community", "grid").get(pk=case.pk)
         for send in outcome.after_commit:
             transaction.on_commit(lambda send=send: send(fresh, event))
-        transaction.on_commit(lambda: case_event_committed.send(sender=Case, case=fresh, event=event))
+        fanout.announce(fresh, event)
     return fresh

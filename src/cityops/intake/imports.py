@@ -15,7 +15,7 @@
 The business rules are those of `case_create` and the hotline intake form (required
 description, leaf categories only, location required except for 咨询/建议/表扬, the phone
 format, points outside the district refused); only the way rows reach the database differs.
-`case_event_committed` is not sent per case (a 100,000-row file would mean 100,000 routing
+`case_events_committed` is not sent per case (a 100,000-row file would mean 100,000 routing
 and analytics receiver calls): `refresh_derived` brings the duplicate-search index and the
 analytics rollups up to date in bulk instead, and `cases_imported` is sent once after commit.
 """
@@ -423,7 +423,7 @@ def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: I
 def refresh_derived(case_ids: list[int]) -> dict[str, float]:
     """Bring what other apps derive from new cases up to date, once the import has committed.
 
-    `case_create` feeds them through `case_event_committed`, one case at a time; for an
+    `case_create` feeds them through `case_events_committed`, one case at a time; for an
     import that would be 100,000 receiver calls, so their own rules are applied in bulk:
     the duplicate-search rows of the new open, located cases (what
     `routing.duplicates.index_case` writes), and the analytics counts and open-case snapshot

@@ -96,13 +96,14 @@ class CpuMeter:
     """CPU seconds used by the web workers, their PostgreSQL backends and this (client) process
     between `start()` and `stop()`: a figure the other programs on a busy machine do not skew."""
 
-    def __init__(self, database_url: str, web_pids) -> None:
-        self.database_url, self.web_pids = database_url, web_pids
+    def __init__(self, database_url: str, web_pids, **other_pids) -> None:
+        self.database_url, self.web_pids, self.other_pids = database_url, web_pids, other_pids
 
     def _sample(self) -> dict[str, float]:
         web = sum(cpu_seconds(p) for p in self.web_pids())
         db = sum(cpu_seconds(p) for p in pg_backends(self.database_url))
-        return {"web": web, "db": db, "client": time.process_time()}
+        others = {name: sum(cpu_seconds(p) for p in pids()) for name, pids in self.other_pids.items()}
+        return {"web": web, "db": db, "client": time.process_time(), **others}
 
     def start(self) -> None:
         self.before = self._sample()
@@ -229,12 +230,7 @@ class Server:
 
 
 @contextlib.contextmanager
-def celery_worker(database_url: str, concurrency: int = 1, extra_env: dict | None = None) -> Iterator[subprocess.Popen]:
-    env = Server(database_url).env()
-    env.update(extra_env or {})
-    cmd = [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "--loglevel", "WARNING",
-           "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-           "--hostname", f"bench-{os.getpid()}@%h"]
+def _background(cmd: list[str], env: dict) -> Iterator[subprocess.Popen]:
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
     try:
         yield proc
@@ -245,6 +241,21 @@ def celery_worker(database_url: str, concurrency: int = 1, extra_env: dict | Non
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def celery_worker(database_url: str, concurrency: int = 1, extra_env: dict | None = None):
+    env = Server(database_url).env()
+    env.update(extra_env or {})
+    cmd = [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "--loglevel", "WARNING",
+           "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
+           "--hostname", f"bench-{os.getpid()}@%h"]
+    return _background(cmd, env)
+
+
+def fanout_follower(database_url: str):
+    """`cityops fanout --follow`: the deferred derived work of case events, as production runs it."""
+    cmd = [sys.executable, "-m", "django", "fanout", "--follow"]
+    return _background(cmd, Server(database_url).env())
 
 
 # ---------------------------------------------------------------- HTTP load

@@ -5,7 +5,7 @@ coarse cell (≈ 330 m × 270 m here). A query looks at the few cells around the
 the (cell, created_at) index, keeps the rows inside the radius, and only then compares text,
 so its cost depends on how many cases are *near*, not on how many are open.
 
-The index is kept by the `case_event_committed` receiver on every create and transition
+The index is kept by the `case_events_committed` receiver on every create and transition
 (`index_case`); `cityops routing reindex` rebuilds it (e.g. after a bulk import that went
 around the case services).
 """
@@ -53,16 +53,27 @@ def indexable(case: Case) -> bool:
 
 def index_case(case: Case) -> None:
     """Add, refresh or drop the case's index row to match its current state."""
-    if not indexable(case):
-        DuplicateIndexEntry.objects.filter(case_id=case.pk).delete()
-        return
-    entry = DuplicateIndexEntry(case_id=case.pk, cell=cell_of(case.lon, case.lat), lat=case.lat, lon=case.lon,
-                                created_at=case.created_at, text=summary(case.title, case.description))
-    # One upsert with an asynchronous commit: the index is derived data (`cityops routing reindex`).
+    index_cases([case])
+
+
+def index_cases(cases: list[Case]) -> None:
+    """`index_case` for many cases at once: one upsert and one delete."""
+    latest = {case.pk: case for case in cases}
+    entries = [
+        DuplicateIndexEntry(case_id=case.pk, cell=cell_of(case.lon, case.lat), lat=case.lat, lon=case.lon,
+                            created_at=case.created_at, text=summary(case.title, case.description))
+        for case in latest.values()
+        if indexable(case)
+    ]
+    gone = [pk for pk, case in latest.items() if not indexable(case)]
+    # Derived data (`cityops routing reindex` rebuilds it): no disk flush awaited.
     with asynchronous_commit():
-        DuplicateIndexEntry.objects.bulk_create(
-            [entry], update_conflicts=True, unique_fields=["case"], update_fields=["cell", "lat", "lon", "created_at", "text"]
-        )
+        if entries:
+            DuplicateIndexEntry.objects.bulk_create(
+                entries, update_conflicts=True, unique_fields=["case"], update_fields=["cell", "lat", "lon", "created_at", "text"]
+            )
+        if gone:
+            DuplicateIndexEntry.objects.filter(case_id__in=gone).delete()
 
 
 def reindex(batch: int = 2000) -> int:

@@ -106,7 +106,7 @@ class AutoDispatchExclusion(models.Model):
 class DuplicateIndexEntry(models.Model):
     """An open, located, unmerged case in a coarse spatial cell: what duplicate search scans.
 
-    Kept by the `case_event_committed` receiver (and `cityops routing reindex`), so the
+    Kept by the `case_events_committed` receiver (and `cityops routing reindex`), so the
     search reads a few cells through one index instead of the whole case table.
     """
 

@@ -11,7 +11,7 @@ import logging
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from cityops.cases.signals import case_event_committed
+from cityops.cases.signals import case_events_committed
 from cityops.cases.states import Status
 from cityops.routing import duplicates, registry, services
 from cityops.routing.models import RoutingModel
@@ -19,18 +19,19 @@ from cityops.routing.models import RoutingModel
 logger = logging.getLogger(__name__)
 
 
-@receiver(case_event_committed, dispatch_uid="routing.on_case_event")
-def on_case_event(sender, case, event, **kwargs) -> None:
+@receiver(case_events_committed, dispatch_uid="routing.on_case_events")
+def on_case_events(sender, items, **kwargs) -> None:
     try:
-        duplicates.index_case(case)
+        duplicates.index_cases([case for case, _ in items])
     except Exception:
-        logger.exception("duplicate index update failed for %s", getattr(case, "number", case))
-    # 立案 (and a case that arrives already registered): the one moment the router may dispatch.
-    if event.to_status == Status.REGISTERED and case.status == Status.REGISTERED:
-        try:
-            services.auto_dispatch(case)
-        except Exception:
-            logger.exception("auto-dispatch failed for %s", getattr(case, "number", case))
+        logger.exception("duplicate index update failed for %d case(s)", len(items))
+    for case, event in items:
+        # 立案 (and a case that arrives already registered): the one moment the router may dispatch.
+        if event.to_status == Status.REGISTERED and case.status == Status.REGISTERED:
+            try:
+                services.auto_dispatch(case)
+            except Exception:
+                logger.exception("auto-dispatch failed for %s", getattr(case, "number", case))
 
 
 @receiver([post_save, post_delete], sender=RoutingModel, dispatch_uid="routing.model_changed")

@@ -1,6 +1,6 @@
 """Fixtures of the analytics tests: a tiny district (two streets, a community and a grid each),
 one user per role, a leaf category, and a helper that runs on_commit callbacks (the rollups are
-updated from `case_event_committed`, sent after commit)."""
+updated from `case_events_committed`, sent after commit)."""
 
 from __future__ import annotations
 
