@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from cityops.api import keys, webhooks
+from cityops.api import keys, tokens, webhooks
 from cityops.api.models import (
     AddressMapping,
     AlarmTypeMapping,
@@ -35,6 +35,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="吊销所选令牌")
     def revoke(self, request, queryset):
         count = queryset.update(revoked=True)
+        tokens.token_rows.invalidate()
         self.message_user(request, f"已吊销 {count} 个令牌。")
 
 

@@ -7,13 +7,18 @@ class ApiConfig(AppConfig):
     verbose_name = "接口"
 
     def ready(self) -> None:
+        from django.conf import settings
         from django.db.models.signals import post_delete, post_save
 
         from cityops.api import roles_extension  # noqa: F401
-        from cityops.api.models import WebhookSubscription
+        from cityops.api.models import ApiToken, WebhookSubscription
+        from cityops.api.tokens import token_rows
         from cityops.api.webhooks import on_case_events, subscriptions_present
         from cityops.cases.signals import case_events_committed
 
         case_events_committed.connect(on_case_events, dispatch_uid="cityops.api.webhooks")
         for signal in (post_save, post_delete):
             signal.connect(subscriptions_present.invalidate, sender=WebhookSubscription, dispatch_uid=f"cityops.api.webhooks.{signal}")
+            # A token, or its user (deactivated, password changed or expired), changed.
+            signal.connect(token_rows.invalidate, sender=ApiToken, dispatch_uid=f"cityops.api.tokens.{signal}")
+            signal.connect(token_rows.invalidate, sender=settings.AUTH_USER_MODEL, dispatch_uid=f"cityops.api.tokens.user.{signal}")

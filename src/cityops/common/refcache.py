@@ -47,14 +47,15 @@ class ReferenceCache:
         self._lock = threading.Lock()
         _registry.append(self)
 
-    def get(self, key: Hashable, load: Callable[[], T]) -> T:
-        """The cached value of `key`, or `load()` (kept when it read committed data only)."""
+    def get(self, key: Hashable, load: Callable[[], T], *, keep_none: bool = True) -> T:
+        """The cached value of `key`, or `load()` (kept when it read committed data only, and
+        when it is not None unless `keep_none`)."""
         self._revalidate()
         value = self._entries.get(key, _MISSING)
         if value is not _MISSING:
             return value
         value = load()
-        if not transaction.get_connection(DEFAULT_DB_ALIAS).in_atomic_block:
+        if (value is not None or keep_none) and not transaction.get_connection(DEFAULT_DB_ALIAS).in_atomic_block:
             with self._lock:
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()
@@ -67,6 +68,10 @@ class ReferenceCache:
         self.clear()
         self._publish()
         transaction.on_commit(self.clear)
+
+    def forget(self, key: Hashable) -> None:
+        """Drop one entry of this process (its next `get` reloads it)."""
+        self._entries.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

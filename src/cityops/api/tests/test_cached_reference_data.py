@@ -76,3 +76,46 @@ def test_a_new_webhook_subscription_receives_the_next_event(operator, report):
                                        events=["*"], secret=webhooks.new_secret())
     number = api.post("/cases", report()).json()["number"]
     assert WebhookDelivery.objects.filter(case_event__case__number=number).count() == 1
+
+
+def test_a_revoked_token_is_refused_on_the_next_call(operator, report):
+    from cityops.api.models import ApiToken
+    from cityops.api.tokens import token_revoke
+
+    api = ApiClient(operator)
+    assert api.get("/cases").status_code == 200
+    assert api.get("/cases").status_code == 200  # token row served from the cache
+    token_revoke(record=ApiToken.objects.get(user=operator))
+    assert api.get("/cases").status_code == 401
+
+
+def test_a_token_revoked_in_the_admin_is_refused_on_the_next_call(operator, report, admin_client):
+    from cityops.api.models import ApiToken
+
+    api = ApiClient(operator)
+    assert api.get("/cases").status_code == 200
+    assert api.get("/cases").status_code == 200  # token row served from the cache
+    token = ApiToken.objects.get(user=operator)
+    response = admin_client.post("/admin/api/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    assert response.status_code == 302
+    assert api.get("/cases").status_code == 401
+
+
+def test_a_deactivated_user_is_refused_on_the_next_call(operator):
+    api = ApiClient(operator)
+    assert api.get("/cases").status_code == 200
+    assert api.get("/cases").status_code == 200  # token row served from the cache
+    operator.is_active = False
+    operator.save()
+    assert api.get("/cases").status_code == 401
+
+
+def test_a_password_reset_to_initial_stops_the_token_on_the_next_call(operator):
+    api = ApiClient(operator)
+    assert api.get("/cases").status_code == 200
+    assert api.get("/cases").status_code == 200  # token row served from the cache
+    operator.must_change_password = True
+    operator.save()
+    response = api.get("/cases")
+    assert response.status_code == 403
+    assert response.json()["code"] == "password_change_required"
