@@ -97,3 +97,30 @@ def test_inline_mode_writes_no_outbox_rows(district, category, committed):
         report(category=category)
     assert not PendingFanout.objects.exists()
     assert DailyCount.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_draining_at_once_apply_each_event_once(district, people, category, other_category, department, deferred):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    if not connection.features.has_select_for_update_skip_locked:
+        pytest.skip("needs SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL)")
+    for _ in range(4):
+        make_history(people, category, other_category, department)
+    total = PendingFanout.objects.count()
+
+    def worker() -> int:
+        try:
+            return fanout.fan_out_pending(limit=4)["events"]
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        done = sum(pool.map(lambda _: worker(), range(2)))
+    assert done == total
+    assert not PendingFanout.objects.exists()
+    live = snapshot()
+    rollup_rebuild()
+    assert snapshot() == live
