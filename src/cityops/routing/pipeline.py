@@ -23,7 +23,7 @@ from sklearn.svm import LinearSVC
 
 from cityops.routing.text import char_text, normalize, words
 
-DEFAULT_ALGORITHM = "char13_svc_oof"
+DEFAULT_ALGORITHM = "char13_nbstack_oof"
 
 
 def normalize_many(texts: Sequence[str]) -> list[str]:
@@ -113,9 +113,77 @@ class ScoreCalibrated(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-# Algorithms trained by `training.fast_svc`: features computed once for all folds, SVM
-# probabilities calibrated on the out-of-fold decision values.
-FAST_SVC = {"char13_svc_oof": (1, 3), "char24_svc_oof": (2, 4)}
+def nb_ratios(X, y: np.ndarray, classes: Sequence[str], alpha: float = 1.0) -> np.ndarray:
+    """Per class, the log-ratio of how often each feature occurs in that class's texts versus the
+    others' (NB-SVM, Wang & Manning 2012), with add-`alpha` smoothing: one row per class."""
+    present = X.copy()
+    present.data[:] = 1.0
+    ratios = np.zeros((len(classes), X.shape[1]))
+    for row, label in enumerate(classes):
+        mine = y == label
+        p = alpha + np.asarray(present[mine].sum(axis=0)).ravel()
+        q = alpha + np.asarray(present[~mine].sum(axis=0)).ravel()
+        ratios[row] = np.log(p / p.sum()) - np.log(q / q.sum())
+    return ratios
+
+
+def fit_nbstack_scores(X, y, *, c_svc: float = 2.0, c_nb: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The two linear scorers of `NBStackCalibrated` as one (2k × F) matrix and 2k intercepts:
+    rows 0…k-1 a multi-class linear SVM, rows k…2k-1 one NB-SVM per class (a binary SVM on the
+    features scaled by the class's ratios; its effective weights are those ratios times its own)."""
+    import scipy.sparse as sp
+
+    y = np.asarray(y)
+    classes = np.array(sorted(set(y.tolist())))
+    svc = LinearSVC(C=c_svc).fit(X, y)
+    svc_coef, svc_intercept = svc.coef_, svc.intercept_
+    if svc_coef.shape[0] == 1:  # two classes: liblinear keeps one row
+        svc_coef, svc_intercept = np.vstack([-svc_coef, svc_coef]), np.array([-svc_intercept[0], svc_intercept[0]])
+    ratios = nb_ratios(X, y, classes)
+    nb_coef = np.zeros_like(ratios)
+    nb_intercept = np.zeros(len(classes))
+    for row, label in enumerate(classes):
+        binary = LinearSVC(C=c_nb).fit(X @ sp.diags(ratios[row]), y == label)
+        nb_coef[row], nb_intercept[row] = binary.coef_[0] * ratios[row], binary.intercept_[0]
+    return np.vstack([svc_coef, nb_coef]), np.concatenate([svc_intercept, nb_intercept]), classes
+
+
+class NBStackCalibrated(ClassifierMixin, BaseEstimator):
+    """A linear SVM and per-class NB-SVMs on the same features, their 2k scores turned into
+    probabilities by a multinomial logistic regression fitted on out-of-fold scores (as
+    `ScoreCalibrated`, with twice the inputs). Every score is linear in the features, so the
+    fitted model is one matrix: prediction costs what the plain SVM's does, twice over."""
+
+    def __init__(self, c_svc: float = 2.0, c_nb: float = 2.0) -> None:
+        self.c_svc = c_svc
+        self.c_nb = c_nb
+
+    def fit(self, X, y):  # plain fit (in-sample calibration) for use outside the fast trainer
+        coef, intercept, classes = fit_nbstack_scores(X, y, c_svc=self.c_svc, c_nb=self.c_nb)
+        scores = np.asarray(X @ coef.T) + intercept
+        return self.set_fitted(coef, intercept, classes, LogisticRegression(C=10, max_iter=1000).fit(scores, y))
+
+    def set_fitted(self, coef, intercept, classes, calibrator):
+        self.coef_ = np.asarray(coef, dtype=np.float32)  # 2k × F: float32 halves the artifact
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        self.classes_ = np.asarray(classes)
+        self.calibrator_ = calibrator
+        return self
+
+    def scores(self, X) -> np.ndarray:
+        return np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
+
+    def predict_proba(self, X):
+        return self.calibrator_.predict_proba(self.scores(X))
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+# Algorithms trained by `training.fast_svc`: features computed once for all folds, the linear
+# scores' probabilities calibrated on the out-of-fold scores.
+FAST_SVC = {"char13_svc_oof": (1, 3), "char24_svc_oof": (2, 4), "char13_nbstack_oof": (1, 3)}
+NB_STACKED = {"char13_nbstack_oof"}
 
 ALGORITHMS: dict[str, tuple[str, Callable[[], BaseEstimator]]] = {
     "char13_svc_oof": (
@@ -125,6 +193,10 @@ ALGORITHMS: dict[str, tuple[str, Callable[[], BaseEstimator]]] = {
     "char24_svc_oof": (
         "字符 2–4 元 TF-IDF + 线性 SVM，折外决策值校准（特征只算一次）",
         lambda: _with(_char_tfidf(2, 4), ScoreCalibrated()),
+    ),
+    "char13_nbstack_oof": (
+        "字符 1–3 元 TF-IDF + 线性 SVM 与 NB-SVM 堆叠，折外得分校准（特征只算一次）",
+        lambda: _with(_char_tfidf(1, 3), NBStackCalibrated()),
     ),
     "char13_svc": ("字符 1–3 元 TF-IDF + 线性 SVM（校准）", lambda: _with(_char_tfidf(1, 3), _svc())),
     "char24_svc": ("字符 2–4 元 TF-IDF + 线性 SVM（校准）", lambda: _with(_char_tfidf(2, 4), _svc())),
@@ -189,7 +261,7 @@ class _FastPath:
     analyzer: Callable[[str], list[str]]
     vocabulary: dict[str, int]
     idf: np.ndarray
-    coef: np.ndarray  # (classes or 1, features)
+    coef: np.ndarray  # (classes, 2 × classes or 1, features)
     intercept: np.ndarray
     cal_coef: np.ndarray
     cal_intercept: np.ndarray
@@ -199,14 +271,16 @@ class _FastPath:
         if not isinstance(estimator, Pipeline) or len(estimator.steps) != 3:
             return None
         normalize_step, vectorizer, clf = (step for _, step in estimator.steps)
-        if not (isinstance(vectorizer, TfidfVectorizer) and isinstance(clf, ScoreCalibrated)
+        if not (isinstance(vectorizer, TfidfVectorizer) and isinstance(clf, ScoreCalibrated | NBStackCalibrated)
                 and isinstance(normalize_step, FunctionTransformer) and normalize_step.func is normalize_many):
             return None
         if not (vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2"):
             return None
+        linear = clf.svc_ if isinstance(clf, ScoreCalibrated) else clf
         return cls(
             analyzer=vectorizer.build_analyzer(), vocabulary=vectorizer.vocabulary_, idf=np.asarray(vectorizer.idf_, dtype=np.float64),
-            coef=np.asarray(clf.svc_.coef_, dtype=np.float64), intercept=np.asarray(clf.svc_.intercept_, dtype=np.float64),
+            # float32 rows stay float32 (a 2k × F matrix at 100,000 training cases is ~120 MB).
+            coef=np.asarray(linear.coef_), intercept=np.asarray(linear.intercept_, dtype=np.float64),
             cal_coef=np.asarray(clf.calibrator_.coef_, dtype=np.float64), cal_intercept=np.asarray(clf.calibrator_.intercept_, dtype=np.float64),
         )
 
@@ -221,7 +295,7 @@ class _FastPath:
             idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[idx]
             values /= np.sqrt(values @ values)
-            scores = self.coef[:, idx] @ values + self.intercept
+            scores = self.coef[:, idx].astype(np.float64) @ values + self.intercept
         else:
             scores = self.intercept.copy()
         if scores.shape[0] == 1:  # two classes: liblinear keeps one column

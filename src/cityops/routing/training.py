@@ -239,7 +239,7 @@ def fast_svc(
     """Out-of-fold probabilities and (with `final`) the fitted router, for the FAST_SVC algorithms.
 
     The character TF-IDF is fitted once on all texts (vocabulary and IDF use no labels), each
-    fold trains one linear SVM on its rows, and a multinomial logistic regression maps the
+    fold trains one linear SVM (or, NB_STACKED, an SVM and one NB-SVM per class) on its rows, and a multinomial logistic regression maps the
     out-of-fold decision values to probabilities. The out-of-fold probabilities that choose the
     threshold come from calibrators that did not see those rows either (an inner 5-fold split
     of the decision values). Returns (proba, classes, router, final fit seconds)."""
@@ -250,22 +250,42 @@ def fast_svc(
     from sklearn.preprocessing import FunctionTransformer
     from sklearn.svm import LinearSVC
 
-    from cityops.routing.pipeline import FAST_SVC, ScoreCalibrated, _char_tfidf, normalize_many, svc_scores
+    from cityops.routing.pipeline import (
+        FAST_SVC,
+        NB_STACKED,
+        NBStackCalibrated,
+        ScoreCalibrated,
+        _char_tfidf,
+        fit_nbstack_scores,
+        normalize_many,
+        svc_scores,
+    )
 
     lo, hi = FAST_SVC[algorithm]
+    stacked = algorithm in NB_STACKED
     say = progress or (lambda _m: None)
     y = np.asarray(labels)
     classes = sorted(set(labels))
+
+    def fit_scorer(X_fit, y_fit):
+        """(fitted parts, score function, the columns of `classes` its scores fill)."""
+        if stacked:
+            coef, intercept, seen = fit_nbstack_scores(X_fit, y_fit)
+            at = np.searchsorted(classes, seen)
+            return (coef, intercept, seen), (lambda Z: np.asarray(Z @ coef.T) + intercept), np.concatenate([at, at + len(classes)])
+        svc = LinearSVC(C=0.5).fit(X_fit, y_fit)
+        return svc, (lambda Z: svc_scores(svc, Z)), np.searchsorted(classes, svc.classes_)
+
     with single_blas_thread():
         started = time.perf_counter()
         vectorizer = _char_tfidf(lo, hi)
         X = vectorizer.fit_transform(normalize_many(texts))
         say(f"  特征：{X.shape[0]} × {X.shape[1]}（{time.perf_counter() - started:.1f} 秒）")
-        scores = np.full((len(y), len(classes)), -10.0)
+        scores = np.full((len(y), len(classes) * (2 if stacked else 1)), -10.0)
         for index, (train_idx, test_idx) in enumerate(folds_for(labels, groups, n_folds)):
             started = time.perf_counter()
-            svc = LinearSVC(C=0.5).fit(X[train_idx], y[train_idx])
-            scores[np.ix_(test_idx, np.searchsorted(classes, svc.classes_))] = svc_scores(svc, X[test_idx])
+            _, score, columns = fit_scorer(X[train_idx], y[train_idx])
+            scores[np.ix_(test_idx, columns)] = score(X[test_idx])
             say(f"  第 {index + 1} 折：{time.perf_counter() - started:.1f} 秒")
         calibrator = LogisticRegression(C=10, max_iter=1000)
         inner = StratifiedKFold(max(2, min(5, min(Counter(labels).values()))), shuffle=True, random_state=0)
@@ -274,12 +294,12 @@ def fast_svc(
         seconds = 0.0
         if final:
             started = time.perf_counter()
-            svc = LinearSVC(C=0.5).fit(X, y)
+            fitted, _, _ = fit_scorer(X, y)
             calibrator = LogisticRegression(C=10, max_iter=1000).fit(scores, y)
-            clf = ScoreCalibrated().set_fitted(svc, calibrator)
+            clf = NBStackCalibrated().set_fitted(*fitted, calibrator) if stacked else ScoreCalibrated().set_fitted(fitted, calibrator)
             pipeline = Pipeline([("normalize", FunctionTransformer(normalize_many)), ("features", vectorizer), ("clf", clf)])
             seconds = time.perf_counter() - started
-            router = Router(pipeline, [str(c) for c in svc.classes_], algorithm,
+            router = Router(pipeline, [str(c) for c in clf.classes_], algorithm,
                             {"sklearn": sklearn.__version__, "numpy": np.__version__})
     return proba, classes, router, seconds
 

@@ -129,3 +129,34 @@ def test_single_text_fast_path_matches_the_pipeline(trained):
     router = trained.router
     for text in ["学校老师违规补课收费", "小区物业乱收停车费", "", "😀", "工资" * 3000]:
         assert np.allclose(router.proba_one(text), router.predict_proba([text])[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("algorithm", ["char13_svc_oof", "char13_nbstack_oof"])
+def test_both_fast_algorithms_train_and_their_single_text_path_matches(algorithm):
+    from cityops.routing.training import train
+
+    result = train(synthetic_dataset(per_class=30, seed=3), algorithm=algorithm, n_folds=3, group_duplicates=False)
+    router = result.router
+    assert router.algorithm == algorithm
+    assert router.top("学校老师违规补课收费")[0][0] == "H03"
+    for text in ["学校老师违规补课收费", "小区物业乱收停车费", ""]:
+        assert np.allclose(router.proba_one(text), router.predict_proba([text])[0], atol=1e-6)
+
+
+def test_nb_ratios_favour_the_class_a_feature_belongs_to():
+    import scipy.sparse as sp
+
+    from cityops.routing.pipeline import nb_ratios
+
+    # feature 0 only in class A, feature 1 only in class B, feature 2 everywhere
+    X = sp.csr_matrix(np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1]], dtype=float))
+    ratios = nb_ratios(X, np.array(["A", "A", "B", "B"]), ["A", "B"])
+    assert ratios[0, 0] > 0 > ratios[0, 1]
+    assert ratios[1, 1] > 0 > ratios[1, 0]
+    assert abs(ratios[0, 2]) < 1e-9
+
+
+def test_the_stacked_model_is_one_linear_matrix_of_twice_the_classes(trained):
+    clf = trained.router.estimator.steps[-1][1]
+    assert clf.coef_.shape[0] == 2 * len(trained.router.classes)
+    assert clf.coef_.dtype == np.float32
