@@ -45,9 +45,12 @@ class Case(models.Model):
     `filter(pk=…, version=read_version)` so two people acting at once cannot both win.
     """
 
-    number = models.CharField("案件编号", max_length=20, unique=True)
-    tracking_code = models.CharField("查询码", max_length=12, unique=True, default=new_tracking_code)
-    channel = models.CharField("来源渠道", max_length=16, choices=Channel.choices, db_index=True)
+    # Unique / indexed through Meta (below), not `unique=True` / `db_index=True`: on PostgreSQL
+    # those also build a varchar_pattern_ops copy of the index for LIKE 'x%', which no query
+    # uses and every insert and SLA update would maintain.
+    number = models.CharField("案件编号", max_length=20)
+    tracking_code = models.CharField("查询码", max_length=12, default=new_tracking_code)
+    channel = models.CharField("来源渠道", max_length=16, choices=Channel.choices)
     external_id = models.CharField("外部编号", max_length=64, blank=True)
     case_type = models.CharField("工单类型", max_length=16, choices=CaseType.choices, default=CaseType.COMPLAINT)
     category = models.ForeignKey("catalog.Category", verbose_name="分类", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
@@ -74,7 +77,7 @@ class Case(models.Model):
     warn_at = models.DateTimeField("预警时间", null=True, blank=True, db_index=True)
     clock_paused_at = models.DateTimeField("计时暂停于", null=True, blank=True)
     clock_remaining = models.FloatField("暂停时剩余秒数", null=True, blank=True)
-    sla_level = models.CharField("时限状态", max_length=8, choices=SlaLevel.choices, default=SlaLevel.NONE, db_index=True)
+    sla_level = models.CharField("时限状态", max_length=8, choices=SlaLevel.choices, default=SlaLevel.NONE)
     handle_deadline = models.DateTimeField("处置时限", null=True, blank=True)
     handle_unit = models.CharField("处置时限单位", max_length=16, blank=True)
     extension_pending = models.BooleanField("延期待审批", default=False)
@@ -104,6 +107,9 @@ class Case(models.Model):
             models.UniqueConstraint(
                 fields=["channel", "external_id"], condition=~models.Q(external_id=""), name="uniq_external_id_per_channel"
             ),
+            # The names the former unique=True columns got, so existing databases match.
+            models.UniqueConstraint(fields=["number"], name="cases_case_number_key"),
+            models.UniqueConstraint(fields=["tracking_code"], name="cases_case_tracking_code_key"),
         ]
         # Lists read the newest cases first under one filter: each of these walks an index in
         # (created_at, id) order and stops after a page, instead of sorting every match.
@@ -124,6 +130,9 @@ class Case(models.Model):
             models.Index(fields=["department", "status"], name="case_dept_status"),
             models.Index(fields=["street", "status"], name="case_street_status"),
             models.Index(fields=["status", "deadline"], name="case_status_deadline"),
+            # Formerly db_index=True (same names): see the note on the fields.
+            models.Index(fields=["channel"], name="cases_case_channel_7d5230ef"),
+            models.Index(fields=["sla_level"], name="cases_case_sla_level_27c6c025"),
         ]
         permissions = [
             ("view_all_cases", "查看全部案件"),
