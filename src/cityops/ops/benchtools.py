@@ -188,6 +188,8 @@ class Server:
             "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             "CITYOPS_BENCHMARK_ENDPOINTS": "1", "WEB_CONCURRENCY": str(self.workers), "GUNICORN_THREADS": str(self.threads),
             "GUNICORN_WORKER_CLASS": self.worker_class, "PORT": str(self.port), "LOG_LEVEL": "WARNING",
+            # No recycling mid-run: a replaced worker takes its CPU counters with it.
+            "GUNICORN_MAX_REQUESTS": "0",
             "GUNICORN_LOG_LEVEL": "warning", "CITYOPS_STATICFILES_STORAGE": "whitenoise.storage.CompressedStaticFilesStorage", "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         })
         env.update(self.extra_env)
