@@ -6,9 +6,9 @@ time limit, and whether any webhook is subscribed: seven statements of ≈ 24, e
 
 * a write in this process clears it at once (the owning app connects `invalidate` to the
   model signals), and again when that write's transaction commits;
-* other processes notice within `recheck_seconds`: `invalidate` also publishes a new version
-  under a key in Django's cache (Redis in production), which each process compares with the
-  version it loaded under, at most once per `recheck_seconds`;
+* other processes notice within `recheck_seconds` of the commit: `invalidate` then publishes a
+  new version under a key in Django's cache (Redis in production), which each process compares
+  with the version it loaded under, at most once per `recheck_seconds`;
 * only committed rows are cached: a value loaded inside a transaction (which may still roll
   back, or see its own uncommitted writes) is used for that call and not kept.
 
@@ -63,11 +63,18 @@ class ReferenceCache:
         return value
 
     def invalidate(self, **kwargs: Any) -> None:
-        """Forget everything here, tell other processes, and forget again once the writer commits
-        (a read between the write and its commit may have cached the old row). Signal-compatible."""
+        """Forget everything here now; once the write is committed, forget again (a read between
+        the write and its commit may have cached the old row) and tell the other processes —
+        told earlier, they could reload the old row before the commit and keep it. Signal-compatible."""
+        self.clear()
+        if transaction.get_connection(DEFAULT_DB_ALIAS).in_atomic_block:
+            transaction.on_commit(self._committed)
+        else:
+            self._publish()
+
+    def _committed(self) -> None:
         self.clear()
         self._publish()
-        transaction.on_commit(self.clear)
 
     def forget(self, key: Hashable) -> None:
         """Drop one entry of this process (its next `get` reloads it)."""

@@ -56,6 +56,23 @@ def test_a_read_between_a_write_and_its_commit_is_forgotten_at_commit(transactio
     assert ref.get("k", load) == "v1"
 
 
+def test_other_processes_are_told_only_once_the_write_is_committed(transactional_db, ref):
+    before = cache.get(ref.version_key)
+    with transaction.atomic():
+        ref.invalidate()
+        # told now, another process could reload the old row before the commit and keep it
+        assert cache.get(ref.version_key) == before
+    assert cache.get(ref.version_key) != before
+
+
+def test_a_rolled_back_write_tells_no_one(transactional_db, ref):
+    before = cache.get(ref.version_key)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ref.invalidate()
+        raise RuntimeError("rolled back")
+    assert cache.get(ref.version_key) == before
+
+
 def test_another_process_invalidating_is_noticed_after_the_recheck_interval(transactional_db):
     ref = ReferenceCache("test.refcache.shared", recheck_seconds=0)
     load = Loader()
