@@ -48,7 +48,7 @@ class RoutingModelAdmin(admin.ModelAdmin):
         shown = {k: v for k, v in (obj.metrics or {}).items() if k != "curve"}
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(shown, ensure_ascii=False, indent=1))
 
-    @admin.action(description="启用所选模型（只能选一个）")
+    @admin.action(description="启用所选模型（只能选一个）", permissions=["change"])
     def activate_selected(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "请只选择一个模型启用。", messages.ERROR)
@@ -56,7 +56,7 @@ class RoutingModelAdmin(admin.ModelAdmin):
         model = registry.model_activate(queryset.get().version, request=request)
         self.message_user(request, f"已启用模型 v{model.version}。", messages.SUCCESS)
 
-    @admin.action(description="回滚到上一个启用过的模型")
+    @admin.action(description="回滚到上一个启用过的模型", permissions=["change"])
     def rollback(self, request, queryset):
         try:
             model = registry.model_rollback(request=request)

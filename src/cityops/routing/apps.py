@@ -7,4 +7,4 @@ class RoutingConfig(AppConfig):
     verbose_name = "智能分拨"
 
     def ready(self) -> None:
-        from cityops.routing import receivers  # noqa: F401
+        from cityops.routing import receivers, roles_extension  # noqa: F401
