@@ -17,7 +17,8 @@ def _pct(value) -> str:
 
 @admin.register(RoutingModel)
 class RoutingModelAdmin(admin.ModelAdmin):
-    list_display = ("version", "active", "algorithm", "training_size", "macro_f1", "top3", "coverage", "threshold", "created_at", "activated_at")
+    list_display = ("version", "active", "algorithm", "training_size", "macro_f1", "top3", "coverage", "threshold_short", "created_at",
+                    "activated_at")
     list_filter = ("active", "algorithm")
     ordering = ("-version",)
     actions = ["activate_selected", "rollback"]
@@ -38,6 +39,10 @@ class RoutingModelAdmin(admin.ModelAdmin):
     @admin.display(description="Top-3")
     def top3(self, obj: RoutingModel) -> str:
         return _pct((obj.metrics or {}).get("top3"))
+
+    @admin.display(description="自动派遣阈值", ordering="threshold")
+    def threshold_short(self, obj: RoutingModel) -> str:
+        return f"{obj.threshold:.3f}"
 
     @admin.display(description="自动派遣覆盖率")
     def coverage(self, obj: RoutingModel) -> str:
