@@ -294,6 +294,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", str(VAR_DIR / "celerybeat-schedule"))
 # Escalation of overdue cases to the leaders (natural hours past the stage deadline).
+# Callback (回访): after this many unanswered attempts a closed case leaves the queue as 无法联系
+# and counts in neither numerator nor denominator of the satisfaction rate (docs/assessment.md).
+CITYOPS_CALLBACK_MAX_ATTEMPTS = int(os.environ.get("CITYOPS_CALLBACK_MAX_ATTEMPTS", "3"))
+# A department's return (退单) waits for the dispatcher's acceptance before the case leaves it.
+CITYOPS_RETURN_NEEDS_ACCEPTANCE = env_bool("CITYOPS_RETURN_NEEDS_ACCEPTANCE", True)
 CITYOPS_ESCALATE_AFTER_HOURS = float(os.environ.get("CITYOPS_ESCALATE_AFTER_HOURS", "24"))
 # The tiny insert endpoint the intake benchmark uses as its ceiling; never on in a deployment.
 CITYOPS_BENCHMARK_ENDPOINTS = env_bool("CITYOPS_BENCHMARK_ENDPOINTS", False)

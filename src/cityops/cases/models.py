@@ -7,7 +7,16 @@ import secrets
 from django.conf import settings
 from django.db import models
 
-from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Satisfaction, Status
+from cityops.cases.states import (
+    OPEN_STATUSES,
+    Action,
+    CallbackStatus,
+    ReturnReason,
+    ReviewStatus,
+    Satisfaction,
+    SatisfactionSource,
+    Status,
+)
 from cityops.catalog.models import CaseType, Stage, Urgency
 
 
@@ -89,7 +98,20 @@ class Case(models.Model):
     master = models.ForeignKey("self", verbose_name="主案件", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases")
     result = models.TextField("处置结果", blank=True)
     answer = models.TextField("答复内容", blank=True)
+    # The case's one satisfaction result: fixed by the first completed callback or the citizen's
+    # own rating, whichever comes first; only the leader's audited correction changes it.
     satisfaction = models.CharField("满意度", max_length=24, choices=Satisfaction.choices, blank=True)
+    satisfaction_at = models.DateTimeField("满意度确定时间", null=True, blank=True)
+    satisfaction_source = models.CharField("满意度来源", max_length=16, choices=SatisfactionSource.choices, blank=True)
+    # The reporter's own rating on /track/, never overwritten by staff.
+    citizen_satisfaction = models.CharField("市民评价", max_length=24, choices=Satisfaction.choices, blank=True)
+    callback_status = models.CharField("回访状态", max_length=16, choices=CallbackStatus.choices, blank=True)
+    callback_attempts = models.PositiveSmallIntegerField("回访未接通次数", default=0)
+    no_callback = models.BooleanField("反映人不需回访", default=False)
+    review_status = models.CharField("不满意复核", max_length=16, choices=ReviewStatus.choices, blank=True)
+    # A department's return waiting for the dispatcher (reason, note, suggested department, time).
+    return_pending = models.BooleanField("退单待审核", default=False)
+    return_request = models.JSONField("退单申请", null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="录入人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField("上报时间")
     registered_at = models.DateTimeField("立案时间", null=True, blank=True)
@@ -130,6 +152,9 @@ class Case(models.Model):
             models.Index(fields=["department", "status"], name="case_dept_status"),
             models.Index(fields=["street", "status"], name="case_street_status"),
             models.Index(fields=["status", "deadline"], name="case_status_deadline"),
+            models.Index(fields=["callback_status", "closed_at"], name="case_callback_queue"),
+            models.Index(fields=["review_status"], name="case_review_queue", condition=~models.Q(review_status="")),
+            models.Index(fields=["satisfaction_at"], name="case_satisfaction_at"),
             # Formerly db_index=True (same names): see the note on the fields.
             models.Index(fields=["channel"], name="cases_case_channel_7d5230ef"),
             models.Index(fields=["sla_level"], name="cases_case_sla_level_27c6c025"),

@@ -50,6 +50,15 @@ class Action(models.TextChoices):
     CALLBACK = "callback", "回访"
     SUPERVISE = "supervise", "督办"
     URGE = "urge", "催办"
+    # Satisfaction and its follow-up (one result per case, see docs/assessment.md).
+    RATE = "rate", "市民评价"
+    CALLBACK_ATTEMPT = "callback_attempt", "回访未接通"
+    CORRECT_SATISFACTION = "correct_satisfaction", "更正满意度"
+    REVIEW = "review", "不满意复核"
+    REOPEN = "reopen", "重办"
+    # A department's return waits for the dispatcher's decision (CITYOPS_RETURN_NEEDS_ACCEPTANCE).
+    ACCEPT_RETURN = "accept_return", "同意退单"
+    REJECT_RETURN = "reject_return", "驳回退单"
     # Events that are not user actions but belong on the timeline.
     SLA_WARNING = "sla_warning", "即将超期"
     SLA_OVERDUE = "sla_overdue", "已超期"
@@ -59,6 +68,28 @@ class Satisfaction(models.TextChoices):
     SATISFIED = "satisfied", "满意"
     BASICALLY_SATISFIED = "basically_satisfied", "基本满意"
     UNSATISFIED = "unsatisfied", "不满意"
+
+
+class CallbackStatus(models.TextChoices):
+    """Where a closed case stands in the callback (回访) queue; blank while the case is open."""
+
+    NOT_NEEDED = "not_needed", "无需回访"
+    PENDING = "pending", "待回访"
+    DONE = "done", "已回访"
+    UNREACHABLE = "unreachable", "无法联系"
+
+
+class SatisfactionSource(models.TextChoices):
+    CALLBACK = "callback", "回访"
+    CITIZEN = "citizen", "市民评价"
+
+
+class ReviewStatus(models.TextChoices):
+    """不满意复核: an unsatisfied result waits for the dispatcher's decision."""
+
+    PENDING = "pending", "待复核"
+    REVIEWED = "reviewed", "已复核"
+    REOPENED = "reopened", "已重办"
 
 
 class ReturnReason(models.TextChoices):

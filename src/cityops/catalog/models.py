@@ -73,6 +73,9 @@ class Category(TimeStampedModel):
     close_condition = models.CharField("结案条件", max_length=200, blank=True)
     default_urgency = models.CharField("默认紧急程度", max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
     keywords = models.CharField("关键词", max_length=400, blank=True, help_text="以空格分隔，用于分类建议")
+    requires_after_photo = models.BooleanField(
+        "处置反馈须附处置后照片", default=False, help_text="部件类默认要求；网格员上报的案件一律要求"
+    )
     active = models.BooleanField("启用", default=True)
     sort_order = models.PositiveIntegerField("排序", default=0)
 
