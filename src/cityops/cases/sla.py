@@ -132,7 +132,7 @@ def clear_fields() -> dict[str, Any]:
 
 
 def pause_fields(case: Case, now: datetime) -> dict[str, Any]:
-    """Stop the clock (挂账, or an extension waiting for a decision)."""
+    """Stop the clock (挂账). A pending extension request does not stop it (see `extend_fields`)."""
     if case.clock_paused_at or not case.deadline:
         return {}
     fields: dict[str, Any] = {
@@ -159,6 +159,36 @@ def resume_fields(case: Case, now: datetime, extra_seconds: float = 0) -> dict[s
         "clock_remaining": None,
         "sla_level": level_at(now, deadline, warn_at),
     }
+    if case.stage == Stage.HANDLE:
+        fields["handle_deadline"] = deadline
+    return fields
+
+
+def extend_fields(case: Case, now: datetime, extra_seconds: float, requested_at: datetime) -> dict[str, Any]:
+    """Move the running stage's deadline for an approved extension (延期).
+
+    A pending request does not stop the clock: the case keeps its deadline (and turns yellow or
+    red on time) until the dispatcher decides. The approval then grants the extra time as if it
+    had been granted when the department asked:
+
+        new deadline = max(deadline, requested_at) + extra
+
+    measured on the stage's own clock (working time for 工作日/工作小时 limits, natural time
+    otherwise). A request made before the deadline extends the deadline itself, so the days the
+    decision took are not lost; a request made after the deadline had passed extends from the
+    request, so the overdue time before asking is not forgiven. The 80 % point and the level are
+    recomputed from the stage start, so an approval that comes after the new deadline leaves the
+    case red. A denial changes nothing on the clock.
+    """
+    if case.clock_paused_at:
+        # A clock stopped under the former rule (an extension paused it) restarts with the grant.
+        return resume_fields(case, now, extra_seconds)
+    if not case.deadline:
+        return {}
+    unit = case.stage_unit
+    deadline = add_seconds(max(case.deadline, requested_at), extra_seconds, unit)
+    warn_at = warn_point(case.stage_started_at or requested_at, deadline, unit)
+    fields: dict[str, Any] = {"deadline": deadline, "warn_at": warn_at, "sla_level": level_at(now, deadline, warn_at)}
     if case.stage == Stage.HANDLE:
         fields["handle_deadline"] = deadline
     return fields

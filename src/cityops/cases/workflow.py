@@ -182,7 +182,8 @@ def _request_extension(case: Case, data: dict[str, Any], now: datetime) -> Outco
     value, unit = _extension_amount(data)
     reason = _text(data, "note", "延期理由", required=True)
     request = {"value": str(value), "unit": unit, "reason": reason, "requested_at": now.isoformat()}
-    fields = {"extension_pending": True, "extension_request": request, **sla.pause_fields(case, now)}
+    # The clock keeps running while the dispatcher decides (see `sla.extend_fields`).
+    fields = {"extension_pending": True, "extension_request": request}
     return Outcome(Status.IN_PROGRESS, fields, {"value": str(value), "unit": unit}, case.department, [notifications.extension_requested])
 
 
@@ -192,7 +193,8 @@ def _approve_extension(case: Case, data: dict[str, Any], now: datetime) -> Outco
     requested = case.extension_request
     value, unit = _extension_amount(data) if data.get("value") else (Decimal(requested["value"]), requested["unit"])
     extra = sla.extension_seconds(value, unit, case.stage_unit)
-    fields = {"extension_pending": False, "extension_request": None, **sla.resume_fields(case, now, extra)}
+    requested_at = _requested_at(requested, now)
+    fields = {"extension_pending": False, "extension_request": None, **sla.extend_fields(case, now, extra, requested_at)}
     return Outcome(Status.IN_PROGRESS, fields, {"value": str(value), "unit": unit, "new_deadline": fields.get("deadline").isoformat() if fields.get("deadline") else None}, case.department, [notifications.extension_decided])
 
 
@@ -200,8 +202,17 @@ def _deny_extension(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     if not case.extension_pending:
         raise InvalidTransition("没有待审批的延期申请。")
     _text(data, "note", "驳回理由", required=True)
+    # The clock never stopped for the request, so a denial leaves it as it is (a clock paused
+    # under the former rule restarts).
     fields = {"extension_pending": False, "extension_request": None, **sla.resume_fields(case, now)}
     return Outcome(Status.IN_PROGRESS, fields, {}, case.department, [notifications.extension_decided])
+
+
+def _requested_at(request: dict[str, Any], now: datetime) -> datetime:
+    try:
+        return datetime.fromisoformat(request["requested_at"])
+    except (KeyError, TypeError, ValueError):
+        return now
 
 
 def _suspend(case: Case, data: dict[str, Any], now: datetime) -> Outcome:

@@ -482,11 +482,11 @@ class Generator:
         pending = handling & r_ext_req & ~r_ext_ok
         has_clock = deadline >= 0
         warn = np.where(has_clock, stage_start + ((deadline - stage_start) * 0.8).astype(np.int64), -1)
-        clock_now = np.where(pending, ext_req_t, now)
+        clock_now = now  # a pending extension request does not stop the clock (cases/sla.py extend_fields)
         sla = np.where(has_clock, 1, 0)
         sla[has_clock & (warn <= clock_now)] = 2
         sla[has_clock & (deadline <= clock_now)] = 3
-        remaining = np.where(pending, (deadline - ext_req_t) / US, np.nan)
+        remaining = np.full(n, np.nan)
         open_dispatched = r_disp & (status != S[Status.CLOSED]) & (status != S[Status.REJECTED]) & ~waiting_return
         hd = np.where(open_dispatched, final_handle, -1)
         hd_unit = np.where(open_dispatched, handle_unit_c, 0)
@@ -535,7 +535,7 @@ class Generator:
             "id": ids, "day": np.concatenate(day_parts), "seq": np.concatenate(seq_parts), "channel": channel_i, "case_type": type_i,
             "urgent": urgent, "cat": cat, "template": template, "grid": grid, "place": place, "lon": point[:, 0], "lat": point[:, 1],
             "reporter": ~inspector & ~machine, "status": status, "stage": stage, "stage_started_at": stage_start,
-            "stage_unit": stage_unit, "deadline": deadline, "warn_at": warn, "clock_paused_at": np.where(pending, ext_req_t, -1),
+            "stage_unit": stage_unit, "deadline": deadline, "warn_at": warn, "clock_paused_at": np.full(n, -1, dtype=np.int64),
             "clock_remaining": remaining, "sla_level": sla, "handle_deadline": hd, "handle_unit": hd_unit, "pending": pending,
             "return_count": r_ret.astype(np.int64), "result": r_resp, "answer": r_answer, "satisfaction": np.where(r_cb, sat_i + 1, 0),
             "created_at": created, "registered_at": np.where(r_reg, reg_t, -1), "dispatched_at": np.where(r_disp, disp_t, -1),

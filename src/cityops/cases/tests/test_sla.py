@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cityops.cases import sla
+from cityops.cases import presenters, sla
 from cityops.cases.models import Case, CaseEvent, Notification, SlaLevel
 from cityops.cases.sla_scan import sla_scan
 from cityops.cases.states import Action, Status
@@ -57,25 +57,57 @@ def test_suspension_stops_the_clock_and_resuming_moves_the_deadline(people, cate
     assert case.handle_deadline == case.deadline
 
 
-def test_an_approved_extension_adds_to_the_remaining_time(people, category, department):
+def handling_case(people, category, department):
+    """Dispatched Monday 9:00, signed 9:30: 处置 due Wednesday 2026-11-25 18:00 (2 working days)."""
     case = dispatched_case(people, category, department, at(2026, 11, 23, 9, 0))
-    case = case_transition(case=case, action=Action.SIGN, actor=people["dept"], now=at(2026, 11, 23, 9, 30))
-    case = case_transition(case=case, action=Action.REQUEST_EXTENSION, actor=people["dept"],
-                           data={"value": "1", "unit": "work_day", "note": "需采购配件"}, now=at(2026, 11, 25, 17, 0))
-    assert case.extension_pending and case.clock_paused_at is not None
-    case = case_transition(case=case, action=Action.APPROVE_EXTENSION, actor=people["dispatcher"], now=at(2026, 11, 26, 9, 0))
-    # 1 h was left when the request went in; the decision came next morning; +1 working day (7.5 h).
+    return case_transition(case=case, action=Action.SIGN, actor=people["dept"], now=at(2026, 11, 23, 9, 30))
+
+
+def ask_for_extension(people, case, when, value="1"):
+    return case_transition(case=case, action=Action.REQUEST_EXTENSION, actor=people["dept"],
+                           data={"value": value, "unit": "work_day", "note": "需采购配件"}, now=when)
+
+
+def test_a_pending_extension_request_does_not_stop_the_clock(people, category, department):
+    case = ask_for_extension(people, handling_case(people, category, department), at(2026, 11, 25, 17, 0))
+    assert case.extension_pending
+    assert case.clock_paused_at is None and case.clock_remaining is None
+    assert case.deadline.astimezone(SH) == at(2026, 11, 25, 18, 0)
+    assert sla_scan(now=at(2026, 11, 26, 9, 0)).turned_red == 1
+    view = presenters.sla_view(Case.objects.get(pk=case.pk), at(2026, 11, 26, 9, 0))
+    assert view.level == SlaLevel.RED and not view.paused
+    assert view.remaining.startswith("超期") and "暂停" not in view.remaining
+
+
+def test_an_approved_extension_is_granted_from_the_request(people, category, department):
+    case = ask_for_extension(people, handling_case(people, category, department), at(2026, 11, 25, 17, 0))
+    sla_scan(now=at(2026, 11, 26, 9, 0))  # the deadline passed while the dispatcher decided
+    case = case_transition(case=Case.objects.get(pk=case.pk), action=Action.APPROVE_EXTENSION,
+                           actor=people["dispatcher"], now=at(2026, 11, 26, 9, 0))
+    # Asked before the deadline: the deadline itself moves by 1 working day (7.5 h), so the night
+    # the decision took is not lost (the former pause gave Friday 10:00 instead).
     assert not case.extension_pending
-    assert case.deadline.astimezone(SH) == at(2026, 11, 27, 10, 0)
+    assert case.deadline.astimezone(SH) == at(2026, 11, 26, 18, 0)
+    assert case.handle_deadline == case.deadline
+    assert case.sla_level != SlaLevel.RED
+    event = case.events.get(action=Action.APPROVE_EXTENSION)
+    assert datetime.fromisoformat(event.payload["new_deadline"]) == case.deadline
 
 
-def test_a_denied_extension_restarts_the_clock_without_extra_time(people, category, department):
-    case = dispatched_case(people, category, department, at(2026, 11, 23, 9, 0))
-    case = case_transition(case=case, action=Action.SIGN, actor=people["dept"], now=at(2026, 11, 23, 9, 30))
-    case = case_transition(case=case, action=Action.REQUEST_EXTENSION, actor=people["dept"],
-                           data={"value": "3", "unit": "work_day", "note": "x"}, now=at(2026, 11, 25, 17, 0))
+def test_an_extension_asked_for_after_the_deadline_counts_from_the_request(people, category, department):
+    case = ask_for_extension(people, handling_case(people, category, department), at(2026, 11, 26, 9, 0))
+    case = case_transition(case=case, action=Action.APPROVE_EXTENSION, actor=people["dispatcher"], now=at(2026, 11, 26, 11, 0))
+    # Overdue since Wednesday 18:00: the overdue night is not forgiven; 7.5 working hours from Thursday 9:00.
+    assert case.deadline.astimezone(SH) == at(2026, 11, 27, 9, 0)
+
+
+def test_a_denied_extension_leaves_the_clock_as_it_was(people, category, department):
+    case = ask_for_extension(people, handling_case(people, category, department), at(2026, 11, 25, 17, 0), value="3")
+    before = (case.deadline, case.warn_at)
     case = case_transition(case=case, action=Action.DENY_EXTENSION, actor=people["dispatcher"], data={"note": "可按期完成"}, now=at(2026, 11, 26, 9, 0))
-    assert case.deadline.astimezone(SH) == at(2026, 11, 26, 10, 0)  # the 1 h that was left
+    assert (case.deadline, case.warn_at) == before
+    assert case.deadline.astimezone(SH) == at(2026, 11, 25, 18, 0)
+    assert not case.extension_pending and case.clock_paused_at is None
 
 
 def test_levels_turn_yellow_at_eighty_percent_and_red_when_overdue(category):
