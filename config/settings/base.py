@@ -118,9 +118,21 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'cityops.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")))}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL lets the web process read while the in-process scheduler writes.
+    # The embedded default serves concurrent requests and the in-process scheduler from one file:
+    # * WAL: readers never wait for the writer, nor the writer for readers;
+    # * a busy timeout: a writer waits its turn (up to 20 s) instead of failing at once;
+    # * BEGIN IMMEDIATE: every atomic block takes the write lock when it starts. A deferred
+    #   transaction that reads and then writes cannot wait for the lock (SQLite answers
+    #   "database is locked" at once, as its snapshot is stale); an immediate one simply queues.
+    # Writes stay short (imports commit in chunks), so the queue moves. synchronous=NORMAL is
+    # SQLite's advice for WAL: no fsync per commit; an application crash loses nothing, a power
+    # cut may lose the last commits but never corrupts the file (production runs PostgreSQL).
     DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].update({"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"})
+    DATABASES["default"]["OPTIONS"].update({
+        "timeout": int(os.environ.get("CITYOPS_SQLITE_BUSY_TIMEOUT", "20")),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    })
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -3,15 +3,20 @@
 One order (a JSON object) or a batch (a JSON array, or `{"orders": [...]}`, at most
 1,000). The city's order number is the case's external id on the `city_platform`
 channel, so a retried order returns the case it already created. Each order of a batch
-is validated and written on its own: a rejected order never blocks the others.
+is validated and written on its own transaction: a rejected order never blocks the others,
+and an order the database could not take (unreachable, or busy past its timeout) is
+answered `failed` in its place while the orders before and after it keep their results, so
+the platform knows exactly which orders to send again.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from pydantic import AliasChoices, ConfigDict
@@ -27,6 +32,7 @@ from cityops.cases.models import Channel, CoordSystem
 from cityops.cases.services import CaseInput
 from cityops.catalog.models import CaseType
 
+log = logging.getLogger(__name__)
 router = Router(tags=["接入"])
 
 MAX_BATCH = 1000
@@ -65,7 +71,7 @@ class CityOrderIn(Schema):
 class CityItemOut(Schema):
     index: int
     order_no: str | None
-    result: str = Field(..., description="created / existing / rejected")
+    result: str = Field(..., description="created / existing / rejected / failed（数据库暂时不可用，未保存，请重发该件）")
     case: str | None = Field(None, description="案件编号")
     status: str | None = None
     category: str | None = Field(None, description="映射后的本区小类编码；空表示待人工分类")
@@ -79,6 +85,7 @@ class CityBatchOut(Schema):
     created: int
     existing: int
     rejected: int
+    failed: int = Field(0, description="数据库暂时不可用而未保存的件数（可原样重发，不会重复建案）")
     results: list[CityItemOut]
 
 
@@ -200,6 +207,19 @@ def city_intake(request: HttpRequest):
         raise ApiError(413, "batch_too_large", f"一次最多提交 {MAX_BATCH} 件，收到 {len(batch)} 件。",
                        {"max_items": MAX_BATCH, "items": len(batch)})
     maps = Mappings.load()
-    results = [_item(i, raw, user=user, api_key=api_key, source=source, maps=maps) for i, raw in enumerate(batch)]
-    counts = {kind: sum(1 for r in results if r["result"] == kind) for kind in ("created", "existing", "rejected")}
+    results = [_batch_item(i, raw, user=user, api_key=api_key, source=source, maps=maps) for i, raw in enumerate(batch)]
+    counts = {kind: sum(1 for r in results if r["result"] == kind) for kind in ("created", "existing", "rejected", "failed")}
     return Status(200, {**counts, "results": results})
+
+
+def _batch_item(index: int, raw: Any, **kwargs) -> dict[str, Any]:
+    """One order of a batch. The orders before it are committed whatever happens here, so a
+    database failure becomes this order's result, never the whole answer's (a bare 503 would
+    leave the platform guessing which orders were saved)."""
+    try:
+        return _item(index, raw, **kwargs)
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("city order %s of a batch not saved: %s", index, str(exc).strip()[:200])
+        order_no = str(raw.get("order_no") or raw.get("external_id") or "")[:64] if isinstance(raw, dict) else ""
+        return {"index": index, "order_no": order_no or None, "result": "failed", "code": "service_unavailable",
+                "message": "数据库暂时不可用，该工单未保存，请稍后重发（不会重复建案）。"}

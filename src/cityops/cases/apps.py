@@ -7,19 +7,13 @@ class CasesConfig(AppConfig):
     verbose_name = "案件"
 
     def ready(self) -> None:
-        import os
-        import sys
-
-        from django.conf import settings
-
-        from cityops.cases import roles_extension  # noqa: F401
+        from cityops.cases import roles_extension, scheduler  # noqa: F401
 
         self._register_nav()
 
-        # Only the serving child of `runserver` runs the in-process schedule, not its reloader.
-        if getattr(settings, "CITYOPS_INPROCESS_SCHEDULER", False) and "runserver" in sys.argv and os.environ.get("RUN_MAIN") == "true":
-            from cityops.cases import scheduler
-
+        # The process that serves requests (`cityops serve`, runserver's child, a gunicorn
+        # worker) runs the periodic jobs itself unless Celery beat does (see scheduler.py).
+        if scheduler.should_start():
             scheduler.start()
 
     @staticmethod

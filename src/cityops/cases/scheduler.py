@@ -1,14 +1,24 @@
 """In-process schedule for the embedded default (SQLite, no Redis): the same periodic jobs
 that Celery beat sends to the workers in production (`cases/tasks.py: periodic_jobs()`), run
-on a daemon thread of the development server, each through `ops.jobs.run_job`.
+on a daemon thread of the serving process, each through `ops.jobs.run_job`.
 
-A job's first run comes one interval after start; a job that fails is logged and tried again
-at its next turn. Jobs run one after the other, never two at once.
+Which process runs it (`should_start`): the one that serves requests — `cityops serve` /
+`manage.py runserver` (the reloader's child, or the only process with `--noreload`; never the
+reloader parent, which only watches files) or a gunicorn worker — and only while
+`CITYOPS_INPROCESS_SCHEDULER` is on, which it is by default when there is no Redis, i.e. no
+Celery beat. Production (Redis, Celery beat) leaves it off. One thread per process at most.
+
+Each job first runs a few seconds after start (staggered, so a restart catches up at once:
+overdue marks, waiting webhooks), then every interval; a job that fails is logged and tried
+again at its next turn. Jobs run one after the other, never two at once. Intervals come from
+the settings or the environment (`CITYOPS_SLA_SCAN_SECONDS=5 …`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +30,8 @@ from django.db import close_old_connections
 log = logging.getLogger(__name__)
 _started = False
 TICK_SECONDS = 1.0
+FIRST_RUN_SECONDS = 3.0  # after start; the jobs then follow each other one tick apart
+SERVE_COMMANDS = frozenset({"runserver", "serve"})
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,7 @@ class Slot:
 
     @property
     def every(self) -> float:
-        return float(getattr(settings, self.setting, self.default))
+        return float(getattr(settings, self.setting, None) or os.environ.get(self.setting) or self.default)
 
 
 # The schedule, shared by Celery beat (config/celery.py) and the in-process runner below.
@@ -67,6 +79,28 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
     return schedule
 
 
+def first_runs(now: float) -> dict[str, float]:
+    """When each job first runs: soon after start, one tick apart in the schedule's order."""
+    return {slot.name: now + min(slot.every, FIRST_RUN_SECONDS + index * TICK_SECONDS) for index, slot in enumerate(SCHEDULE)}
+
+
+def serving_process(argv: list[str], environ: dict[str, str]) -> bool:
+    """Whether this process answers HTTP requests (see the module docstring)."""
+    program = os.path.basename(argv[0]) if argv else ""
+    if "gunicorn" in program or (len(argv) > 1 and argv[0].endswith("gunicorn/__main__.py")):
+        return True
+    if len(argv) < 2 or argv[1] not in SERVE_COMMANDS:  # `cityops serve`, `manage.py runserver`
+        return False
+    # With the auto-reloader the parent only watches files and restarts its child (RUN_MAIN=true).
+    return environ.get("RUN_MAIN") == "true" or "--noreload" in argv
+
+
+def should_start(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> bool:
+    return bool(getattr(settings, "CITYOPS_INPROCESS_SCHEDULER", False)) and serving_process(
+        sys.argv if argv is None else argv, os.environ if environ is None else environ
+    )
+
+
 def run_due(next_run: dict[str, float], now: float) -> list[str]:
     """Run every job whose time has come; returns the names that ran. `next_run` is updated."""
     from cityops.cases.tasks import periodic_jobs
@@ -92,15 +126,22 @@ def run_due(next_run: dict[str, float], now: float) -> list[str]:
 
 
 def _loop(tick: float) -> None:
-    next_run: dict[str, float] = {}
+    next_run = first_runs(time.monotonic())
     while True:
         run_due(next_run, time.monotonic())
         time.sleep(tick)
 
 
-def start(tick: float = TICK_SECONDS) -> None:
+def start(tick: float = TICK_SECONDS) -> bool:
+    """Start the schedule's thread in this process, once; False if it was already running."""
     global _started
-    if _started:
-        return
-    _started = True
+    with _start_lock:
+        if _started:
+            return False
+        _started = True
     threading.Thread(target=_loop, args=(tick,), name="cityops-scheduler", daemon=True).start()
+    log.info("in-process scheduler started (%s)", ", ".join(f"{slot.name} every {slot.every:g} s" for slot in SCHEDULE))
+    return True
+
+
+_start_lock = threading.Lock()
