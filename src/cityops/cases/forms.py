@@ -95,6 +95,12 @@ class GroupedChoiceField(forms.ChoiceField):
     """A select of leaf categories in <optgroup>s (Django renders nested choices as groups)."""
 
 
+def category_picker_select() -> forms.Select:
+    """The leaf-category <select>, enhanced in the browser into a searchable picker
+    (cases/static/cases/category_picker.js): 2 characters of a name or code list the matches."""
+    return forms.Select(attrs={"data-category-picker": "1"})
+
+
 class IntakeForm(forms.Form):
     """The operator's hotline intake form (热线受理)."""
 
@@ -112,10 +118,11 @@ class IntakeForm(forms.Form):
     lon = forms.FloatField(label="经度", required=False, widget=forms.HiddenInput)
     lat = forms.FloatField(label="纬度", required=False, widget=forms.HiddenInput)
     coord_system = forms.ChoiceField(label="坐标系", choices=CoordSystem.choices, initial=CoordSystem.WGS84, required=False)
-    category = GroupedChoiceField(label="分类", required=False)
+    category = GroupedChoiceField(label="分类", required=False, widget=category_picker_select())
     urgency = forms.ChoiceField(label="紧急程度", required=False, choices=_blank("按分类默认") + list(Urgency.choices))
     reporter_name = forms.CharField(label="反映人", required=False, max_length=64)
     reporter_phone = forms.CharField(label="联系电话", required=False, max_length=20)
+    no_callback = forms.BooleanField(label="来电人不需要回访", required=False)
 
     location_error = ""  # set by the view from the service's "location" message
 
@@ -144,6 +151,7 @@ class IntakeForm(forms.Form):
             urgency=d.get("urgency") or None,
             reporter_name=d.get("reporter_name") or "",
             reporter_phone=d.get("reporter_phone") or "",
+            no_callback=bool(d.get("no_callback")),
             require_location=d["case_type"] not in self.LOCATION_OPTIONAL,
         )
 
@@ -218,7 +226,7 @@ class ActionForm(forms.Form):
 
 class RegisterForm(ActionForm):
     action = Action.REGISTER
-    category = forms.ChoiceField(label="分类", required=False)
+    category = forms.ChoiceField(label="分类", required=False, widget=category_picker_select())
     urgency = forms.ChoiceField(label="紧急程度", required=False, choices=_blank("不变") + list(Urgency.choices))
     case_type = forms.ChoiceField(label="工单类型", required=False, choices=_blank("不变") + list(CaseType.choices))
 
@@ -272,8 +280,28 @@ class SignForm(ActionForm):
 class ReturnForm(ActionForm):
     action = Action.RETURN
     note_label = "退单说明"
+    note_required = True
     reason = forms.ChoiceField(label="退单原因", choices=_blank("请选择") + list(ReturnReason.choices),
                                error_messages={"required": "请选择退单原因。"})
+    suggested_department = forms.ChoiceField(label="建议处置部门", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["note"].widget.attrs["placeholder"] = "说明为什么不属于本单位或无法处置，派遣员据此审核"
+        own = self.case.department.code if self.case is not None and self.case.department_id else None
+        self.fields["suggested_department"].choices = _blank("（不指定）") + [
+            (code, name) for code, name in department_choices(dispatchable=True) if code != own
+        ]
+
+
+class AcceptReturnForm(ActionForm):
+    action = Action.ACCEPT_RETURN
+
+
+class RejectReturnForm(ActionForm):
+    action = Action.REJECT_RETURN
+    note_label = "驳回理由"
+    note_required = True
 
 
 class RequestExtensionForm(ActionForm):
@@ -334,8 +362,19 @@ class RespondForm(ActionForm):
                              error_messages={"required": "请填写处置结果。"})
     photos = MultipleFileField(label="处置后照片", required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from cityops.cases.workflow import after_photo_required
+
+        if self.case is not None and after_photo_required(self.case):
+            self.fields["photos"].required = True
+            self.fields["photos"].help_text = "部件类或网格员上报的案件须上传处置后照片"
+            self.fields["photos"].error_messages["required"] = "该案件须上传处置后照片（部件类或网格员上报的案件）。"
+
     def clean_photos(self):
         photos = self.cleaned_data.get("photos") or []
+        if not photos and self.fields["photos"].required:
+            raise forms.ValidationError(self.fields["photos"].error_messages["required"], code="required")
         if len(photos) > MAX_PHOTOS:
             raise forms.ValidationError(f"最多上传 {MAX_PHOTOS} 张照片。")
         for upload in photos:
@@ -375,15 +414,34 @@ class VerifyForm(ActionForm):
 
 class CallbackForm(ActionForm):
     action = Action.CALLBACK
-    note_label = "回访记录（重办时必填）"
+    note_label = "回访记录"
     satisfaction = forms.ChoiceField(label="满意度", choices=Satisfaction.choices, widget=forms.RadioSelect,
-                                     error_messages={"required": "请选择满意度。"})
-    reopen = forms.BooleanField(label="不满意，重新派遣原部门重办", required=False)
+                                     error_messages={"required": "请选择满意度。", "invalid_choice": "请选择满意度。"})
 
-    def transition_data(self) -> dict[str, Any]:
-        data = super().transition_data()
-        data["reopen"] = bool(self.cleaned_data.get("reopen"))
-        return data
+
+class CallbackAttemptForm(ActionForm):
+    action = Action.CALLBACK_ATTEMPT
+    note_label = "未接通说明"
+
+
+class CorrectSatisfactionForm(ActionForm):
+    action = Action.CORRECT_SATISFACTION
+    note_label = "更正理由"
+    note_required = True
+    satisfaction = forms.ChoiceField(label="更正为", choices=Satisfaction.choices, widget=forms.RadioSelect,
+                                     error_messages={"required": "请选择满意度。", "invalid_choice": "请选择满意度。"})
+
+
+class ReviewForm(ActionForm):
+    action = Action.REVIEW
+    note_label = "复核意见"
+    note_required = True
+
+
+class ReopenForm(ActionForm):
+    action = Action.REOPEN
+    note_label = "重办要求"
+    note_required = True
 
 
 class SuperviseForm(ActionForm):
@@ -401,9 +459,9 @@ ACTION_FORMS: dict[Action, type[ActionForm]] = {
     for form in (
         RegisterForm, RejectForm, AnswerForm, MergeForm, DispatchForm, SignForm, ReturnForm, RequestExtensionForm,
         ApproveExtensionForm, DenyExtensionForm, SuspendForm, ResumeForm, RespondForm, VerifyForm, CallbackForm,
-        SuperviseForm, UrgeForm,
+        SuperviseForm, UrgeForm, AcceptReturnForm, RejectReturnForm, CallbackAttemptForm, CorrectSatisfactionForm, ReviewForm, ReopenForm,
     )
 }
 
 # Actions that need nothing but a click (their form has no visible required field).
-ONE_CLICK = frozenset({Action.SIGN, Action.RESUME, Action.SUPERVISE, Action.URGE})
+ONE_CLICK = frozenset({Action.SIGN, Action.RESUME, Action.SUPERVISE, Action.URGE, Action.ACCEPT_RETURN})

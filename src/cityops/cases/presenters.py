@@ -104,6 +104,51 @@ def leaf_category_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     return list(groups.items())
 
 
+@dataclass(frozen=True)
+class CategoryHint:
+    """One chip of the 立案 form: a leaf category and why it is offered."""
+
+    category: Category
+    source: str  # "model" (智能分拨) or "keywords" (名称/关键词匹配)
+    probability: float | None = None
+
+
+def register_suggestions(case: Case, *, limit: int = 3) -> list[CategoryHint]:
+    """The leaf categories to offer when registering an uncategorised case, best first.
+
+    The active routing model's top classes come first (a class that is itself a leaf is offered
+    as is; a coarser class by the best keyword-matched leaf under it); keyword matches of the
+    catalogue fill the rest, so the chips appear even before any model is trained. Never raises:
+    a failing model only leaves its chips out.
+    """
+    from cityops.catalog.selectors import suggest_categories
+    from cityops.routing.services import case_text, text_suggestions
+
+    text = case_text(case)
+    if len(text.strip()) < 2:
+        return []
+    hints: list[CategoryHint] = []
+    seen: set[str] = set()
+    predictions = text_suggestions(text)
+    leaves = {c.code: c for c in Category.objects.filter(
+        code__in=[p["code"] for p in predictions], active=True, children__isnull=True,
+    )}
+    for prediction in predictions:
+        leaf = leaves.get(prediction["code"]) or prediction.get("leaf")
+        if leaf is not None and leaf.code not in seen:
+            seen.add(leaf.code)
+            hints.append(CategoryHint(leaf, "model", float(prediction["probability"])))
+    try:
+        matches = suggest_categories(text, limit=limit + len(seen))
+    except Exception:  # a keyword index being rebuilt must not break the form
+        matches = []
+    for match in matches:
+        if match.category.code not in seen:
+            seen.add(match.category.code)
+            hints.append(CategoryHint(match.category, "keywords"))
+    return hints[:limit]
+
+
 def filter_category_choices() -> list[tuple[str, str]]:
     """Every non-leaf category (大类 and the 12345 二级), for the list filter (matches their subtree)."""
     parents = Category.objects.filter(active=True, children__isnull=False).distinct().order_by("system", "code")
@@ -156,6 +201,7 @@ _PAYLOAD_LABELS = {
     "channel": "渠道", "category": "分类", "department": "部门", "route": "派遣方式", "proposal": "建议部门",
     "confidence": "置信度", "reason": "原因", "value": "延期", "new_deadline": "新时限", "passed": "核查",
     "satisfaction": "满意度", "reopen": "重办", "master": "主案件", "mis_dispatch": "误派",
+    "previous": "原满意度", "previous_satisfaction": "原满意度", "attempt": "未接通次数", "final": "回访",
 }
 _ROUTE_LABELS = {"manual": "人工派遣", "auto": "智能分拨", "router": "智能分拨", "matrix": "权责清单"}
 
@@ -193,8 +239,12 @@ def payload_highlights(event: CaseEvent, department_names: dict[str, str] | None
                 text = str(value)
         elif key == "passed":
             text = "通过" if value else "不通过（返工）"
-        elif key == "satisfaction":
+        elif key in ("satisfaction", "previous", "previous_satisfaction"):
             text = Satisfaction(value).label if value in Satisfaction.values else str(value)
+        elif key == "final":
+            if not value:
+                continue
+            text = "已达上限，记为无法联系"
         elif key == "reopen":
             if not value:
                 continue

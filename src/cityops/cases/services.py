@@ -46,6 +46,7 @@ class CaseInput:
     urgency: str | None = None
     reporter_name: str = ""
     reporter_phone: str = ""
+    no_callback: bool = False  # the reporter asked not to be called back (不需要回访)
     external_id: str = ""
     require_location: bool = True
 
@@ -162,6 +163,7 @@ def case_create(*, data: CaseInput, actor=None, actor_label: str = "", now: date
         address=(data.address or "").strip()[:200],
         reporter_name=(data.reporter_name or "").strip()[:64],
         reporter_phone=(data.reporter_phone or "").strip(),
+        no_callback=bool(data.no_callback),
         created_by=actor if actor is not None and actor.is_authenticated else None,
         created_at=now,
         status=Status.NEW,
@@ -189,6 +191,21 @@ def case_create(*, data: CaseInput, actor=None, actor_label: str = "", now: date
         )
         fanout.announce(case, event)
     return case
+
+
+def case_create_registered(*, data: CaseInput, actor) -> Case:
+    """受理并立案: a hotline seat that classified the call registers it in the same step.
+
+    All or nothing: the report and its 立案 commit together, so a refused 立案 leaves no
+    待受理 case behind for someone else to register twice.
+    """
+    from cityops.cases.workflow import case_transition  # workflow builds on this module
+
+    if not data.category:
+        raise ValidationFailed("受理并立案须先选择分类。", {"category": "请选择分类后再受理并立案。"})
+    with transaction.atomic():
+        case = case_create(data=data, actor=actor)
+        return case_transition(case=case, action=Action.REGISTER, actor=actor)
 
 
 # Grid / region rows by code, kept on the geo index the lookup just used: the index is rebuilt

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -38,15 +38,19 @@ from cityops.cases.models import Attachment, AttachmentKind, Case, Notification,
 from cityops.cases.permissions import available_actions
 from cityops.cases.selectors import (
     CaseFilters,
+    after_photos,
     case_events,
     case_get,
     case_list,
     count_capped,
     duplicate_candidates,
     reporter_view,
+    return_details,
+    rework_details,
+    satisfaction_events,
 )
-from cityops.cases.services import attachment_add, case_create
-from cityops.cases.states import OPEN_STATUSES, Action, Status
+from cityops.cases.services import case_create, case_create_registered
+from cityops.cases.states import OPEN_STATUSES, Action, CallbackStatus, ReviewStatus, Satisfaction, Status
 from cityops.cases.workflow import case_transition
 
 logger = logging.getLogger(__name__)
@@ -216,6 +220,12 @@ def _queue(request: HttpRequest, qs: QuerySet[Case], actions: tuple[Action, ...]
         if proposals:
             row["proposal"] = presenters.dispatch_proposal(case)
         rows.append(row)
+    # Why a case came back: the department's return (reason, note, suggested department) or the
+    # failed 核查 (返工: the reason and the inspector's photo).
+    returns, reworks = return_details(page.object_list), rework_details(page.object_list)
+    for row in rows:
+        row["return"] = returns.get(row["case"].pk)
+        row["rework"] = reworks.get(row["case"].pk)
     if proposals:
         routing = _routing_proposals(page.object_list)
         for row in rows:
@@ -244,7 +254,10 @@ def desk_operator(request: HttpRequest) -> HttpResponse:
             from cityops.geo.lookup import GeoLookupError
 
             try:
-                case = case_create(data=form.to_input(), actor=user)
+                if request.POST.get("and_register"):  # 受理并立案: the seat already chose the category
+                    case = case_create_registered(data=form.to_input(), actor=user)
+                else:
+                    case = case_create(data=form.to_input(), actor=user)
             except CaseError as exc:
                 _form_errors(form, exc)
                 status = 400
@@ -269,16 +282,13 @@ def desk_operator(request: HttpRequest) -> HttpResponse:
                 lon=created.lon, lat=created.lat, description=created.description, exclude_pk=created.pk,
             )
     new_qs = _scoped(user, status=[Status.NEW])
-    callback_qs = _scoped(user, status=[Status.CLOSED]).filter(
-        satisfaction="", master__isnull=True, department__isnull=False,
-    )
+    callback_qs = _callback_queue_qs(user)
     tabs = [
         Tab("new", "待受理", "cases/_queue.html", new_qs.count,
             lambda: {**_queue(request, new_qs, (Action.REGISTER, Action.REJECT, Action.ANSWER, Action.MERGE)),
                      "empty": "没有待受理的案件。", "hide_department": True}),
-        Tab("callback", "待回访", "cases/_queue.html", callback_qs.count,
-            lambda: {**_queue(request, callback_qs.order_by("closed_at"), (Action.CALLBACK,)),
-                     "empty": "没有待回访的案件。"}),
+        Tab("callback", "待回访", "cases/_queue_callback.html", callback_qs.count,
+            lambda: _callback_queue(request, callback_qs)),
     ]
     if htmx_target(request) in ("desk-region", "case-table"):
         return _render_desk(request, page_template="cases/desk_operator.html", title="受理台", tabs=tabs)
@@ -327,6 +337,47 @@ def suggest_categories(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/_suggestions.html", {"suggestions": suggestions, "text": text, "predictions": predictions})
 
 
+# --- callback (回访) and 不满意复核
+
+
+def _callback_queue_qs(user) -> QuerySet[Case]:
+    """Closed cases waiting for a callback: no result yet, not unreachable, a reporter to call
+    (cases without a phone, merged duplicates and "不需要回访" never enter: `workflow._closure_fields`)."""
+    return _scoped(user, status=[Status.CLOSED]).filter(callback_status=CallbackStatus.PENDING, satisfaction="")
+
+
+def _callback_queue(request: HttpRequest, qs: QuerySet[Case]) -> dict[str, Any]:
+    """Each row has what the seat needs for the call: the phone (revealed, and so recorded in
+    the audit trail: calling is the seat's job), the handling result and the after-photo."""
+    from cityops.cases.privacy import reporter_reveal
+
+    page = _page(request, qs.order_by("closed_at", "id"))
+    cases = list(page.object_list)
+    photos = after_photos(cases)
+    rows = []
+    for case in cases:
+        try:
+            reporter = reporter_reveal(case=case, user=request.user, request=request, via="callback_desk")
+        except NotAllowed:
+            reporter = reporter_view(case, request.user)
+        rows.append({"case": case, "reporter": reporter, "photo": photos.get(case.pk),
+                     "actions": available_actions(request.user, case)})
+    return {"page_obj": page, "rows": rows, "satisfaction_choices": Satisfaction.choices,
+            "max_attempts": settings.CITYOPS_CALLBACK_MAX_ATTEMPTS, "empty": "没有待回访的案件。"}
+
+
+def _review_queue_qs(user) -> QuerySet[Case]:
+    return _scoped(user, status=[Status.CLOSED]).filter(review_status=ReviewStatus.PENDING)
+
+
+def _review_queue(request: HttpRequest, qs: QuerySet[Case]) -> dict[str, Any]:
+    page = _page(request, qs.order_by("satisfaction_at", "closed_at", "id"))
+    cases = list(page.object_list)
+    ratings = satisfaction_events(cases)
+    rows = [{"case": case, "rating": ratings.get(case.pk), "actions": available_actions(request.user, case)} for case in cases]
+    return {"page_obj": page, "rows": rows, "empty": "没有待复核的不满意案件。"}
+
+
 # --- dispatcher
 
 
@@ -360,10 +411,15 @@ def desk_dispatcher(request: HttpRequest) -> HttpResponse:
     extension = _scoped(user, status=[Status.IN_PROGRESS]).filter(extension_pending=True)
     suspended = _scoped(user, status=[Status.SUSPENDED])
     verify = _scoped(user, status=[Status.RESPONDED])
+    review = _review_queue_qs(user)
+    returns = _scoped(user, status=[Status.DISPATCHED, Status.IN_PROGRESS]).filter(return_pending=True)
     tabs = [
         Tab("dispatch", "待派遣", "cases/_queue_dispatch.html", to_dispatch.count,
             lambda: {**_queue(request, to_dispatch, (Action.DISPATCH, Action.MERGE), proposals=True),
                      "empty": "没有待派遣的案件。"}),
+        Tab("returns", "退单审核", "cases/_queue.html", returns.count,
+            lambda: {**_queue(request, returns, (Action.ACCEPT_RETURN, Action.REJECT_RETURN)),
+                     "empty": "没有待审核的退单申请。"}),
         Tab("extension", "延期审批", "cases/_queue.html", extension.count,
             lambda: {**_queue(request, extension, (Action.APPROVE_EXTENSION, Action.DENY_EXTENSION)),
                      "empty": "没有待审批的延期申请。", "show_extension": True}),
@@ -371,6 +427,7 @@ def desk_dispatcher(request: HttpRequest) -> HttpResponse:
             lambda: {**_queue(request, suspended, (Action.RESUME, Action.URGE)), "empty": "没有挂账案件。"}),
         Tab("verify", "待核查", "cases/_queue.html", verify.count,
             lambda: {**_queue(request, verify, (Action.VERIFY,)), "empty": "没有待核查的案件。", "show_result": True}),
+        Tab("review", "不满意复核", "cases/_queue_review.html", review.count, lambda: _review_queue(request, review)),
         Tab("overdue", "超期看板", "cases/_board.html", lambda: _overdue_qs(user, now).count(),
             lambda: _board(request, (Action.URGE, Action.SUPERVISE))),
     ]
@@ -444,6 +501,9 @@ def _detail_context(request: HttpRequest, case: Case, forms_by_action: dict | No
         "reporter": reporter_view(case, user),
         "events": presenters.event_views(case_events(case=case).prefetch_related("attachments")),
         "action_forms": forms,
+        "category_hints": (
+            presenters.register_suggestions(case) if Action.REGISTER in actions and case.category_id is None else []
+        ),
         "photos": [
             {"attachment": a, "kind": AttachmentKind(a.kind).label if a.kind in AttachmentKind.values else a.kind}
             for a in attachments
@@ -565,6 +625,7 @@ def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
                 ctx["candidates"] = duplicate_candidates(
                     lon=case.lon, lat=case.lat, description=case.description, exclude_pk=case.pk,
                 )
+            _add_register_hints(ctx)
         template = "cases/_action_form.html" if htmx_partial(request) else "cases/action.html"
         return render(request, template, ctx, status=200 if ctx["form"] is not None or htmx_partial(request) else 409)
 
@@ -573,18 +634,12 @@ def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
     error: CaseError | None = None
     if form.is_valid():
         try:
-            with transaction.atomic():
-                fresh = case_transition(
-                    case=case, action=action_value, actor=request.user, data=form.transition_data(),
-                    expected_version=form.cleaned_data["version"],
-                )
-                uploads = form.uploaded_photos()
-                if uploads:
-                    event = fresh.events.order_by("-id").first()
-                    keep_gps = request.user.has_role(roles.INSPECTOR)
-                    for upload in uploads:
-                        attachment_add(case=fresh, upload=upload, kind=form.photo_kind, actor=request.user,
-                                       event=event, keep_gps=keep_gps)
+            # The photos go with the action: the service stores them with its event, all or nothing.
+            fresh = case_transition(
+                case=case, action=action_value, actor=request.user,
+                data={**form.transition_data(), "photos": form.uploaded_photos()},
+                expected_version=form.cleaned_data["version"],
+            )
         except CaseError as exc:
             error = exc
         else:
@@ -603,9 +658,18 @@ def _action_done(request: HttpRequest, case: Case, action: Action, nxt: str | No
     return redirect(nxt or reverse("cases:detail", args=[case.number]))
 
 
+def _add_register_hints(ctx: dict[str, Any]) -> None:
+    """The 立案 form of an uncategorised case (web, citizen, Open311, city platform…) offers the
+    model's and the catalogue's top-3 leaf categories as chips."""
+    case = ctx["case"]
+    if ctx["action"] == Action.REGISTER and ctx.get("form") is not None and case.category_id is None:
+        ctx["category_hints"] = presenters.register_suggestions(case)
+
+
 def _action_failed(request: HttpRequest, ctx: dict[str, Any], error: CaseError | None) -> HttpResponse:
     """Show the form again with the user's input and the error in Chinese."""
     form = ctx["form"]
+    _add_register_hints(ctx)
     if error is not None:
         ctx["error"] = error.message
     elif form.errors.get("version"):

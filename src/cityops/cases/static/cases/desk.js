@@ -12,7 +12,10 @@
   document.addEventListener("click", function (e) {
     var pick = e.target.closest("[data-pick-category]");
     if (pick) {
-      var select = document.querySelector(pick.getAttribute("data-target") || "#id_category");
+      // The chip's own form first: several 立案 forms may be open under queue rows at once.
+      var own = pick.closest("form");
+      var select = (own && own.querySelector('select[name="category"]')) ||
+        document.querySelector(pick.getAttribute("data-target") || "#id_category");
       if (select) {
         select.value = pick.getAttribute("data-pick-category");
         select.dispatchEvent(new Event("change", { bubbles: true }));
