@@ -33,12 +33,13 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from cityops.analytics import kpis
 from cityops.analytics.models import Dim, HotIssueRun
 from cityops.analytics.periods import day_bounds, shift_month
 from cityops.analytics.reads import Spec, read
 from cityops.analytics.refs import refs
 from cityops.analytics.rollups import EV_CLOSE, EV_DISPATCH, EV_REGISTER
-from cityops.analytics.selectors import SATISFIED, overdue_cases, series, sla_mix
+from cityops.analytics.selectors import callback_counts, overdue_cases, satisfaction_figures, series, sla_mix
 from cityops.assessment.indicators import Kind
 from cityops.assessment.metrics import center_counts
 from cityops.assessment.periods import date_range
@@ -411,8 +412,10 @@ def report_build(period: ReportPeriod, *, now: datetime | None = None) -> Report
     center, center_prev = _center_counts(period.start, period.end, now), _center_counts(period.prev_start, period.prev_end, now)
 
     def satisfaction(c) -> float | None:
-        sat = c[Dim.SATISFACTION]
-        return _rate(sum(sat.get(s, 0) for s in SATISFIED), sum(sat.values()))
+        return satisfaction_figures(c[Dim.SATISFACTION], {})["satisfaction_rate"]
+
+    callbacks = callback_counts(period.start, period.end)
+    callbacks_prev = callback_counts(period.prev_start, period.prev_end)
 
     def on_time(c: dict[str, int]) -> float | None:
         return _rate(c.get("closed_on_time", 0), c.get("due", 0))
@@ -431,7 +434,9 @@ def report_build(period: ReportPeriod, *, now: datetime | None = None) -> Report
         Figure("overdue_open", "超期未处置", center.get("overdue_open", 0), center_prev.get("overdue_open", 0),
                definition="本期派遣的案件中，截至期末已过处置时限仍未反馈、且未挂账的案件数", better="lower"),
         Figure("satisfaction", "群众满意率", satisfaction(cur), satisfaction(prev), is_rate=True,
-               definition="（满意 + 基本满意）÷ 本期回访数 × 100%", better="higher"),
+               definition=kpis.SATISFACTION_RATE_FORMULA, better="higher"),
+        Figure("callback_rate", "回访率", kpis.callback_rate(callbacks), kpis.callback_rate(callbacks_prev), is_rate=True,
+               definition=kpis.CALLBACK_RATE_FORMULA, better="higher"),
     ]
 
     def cat_name(key: str) -> str:

@@ -11,8 +11,9 @@
   few days and of the open-case snapshot. Writes that send no signal (the SLA scan, citizen
   ratings, bulk imports) are caught here.
 
-Counting rules live in `created_facts` / `event_facts` (live) and `_created_queries` /
-`_event_queries` (rebuild), side by side, and the tests check that both agree.
+Counting rules live in `created_facts` / `event_facts` / `satisfaction_deltas` (live) and
+`_created_queries` / `_event_queries` / `_result_query` (rebuild), side by side, and the tests
+check that both agree.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value
-from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, ExtractHour, TruncDate, TruncMonth
 from django.dispatch import receiver
 from django.utils import timezone
@@ -93,12 +93,43 @@ def event_facts(event: CaseEvent) -> list[tuple[str, str]]:
             facts.append((Dim.EVENT, EV_MISDISPATCH))
     if event.action == Action.VERIFY and payload.get("passed") is False:
         facts.append((Dim.EVENT, EV_REWORK))
-    if event.action == Action.CALLBACK:
-        if payload.get("satisfaction"):
-            facts.append((Dim.SATISFACTION, str(payload["satisfaction"])))
-        if payload.get("reopen") is True:
-            facts.append((Dim.EVENT, EV_REOPEN))
+    if event.action == Action.REOPEN or (event.action == Action.CALLBACK and payload.get("reopen") is True):
+        facts.append((Dim.EVENT, EV_REOPEN))
     return facts
+
+
+def fixes_result(event: CaseEvent) -> bool:
+    """The event fixed the case's one satisfaction result (first callback or citizen rating)."""
+    payload = event.payload or {}
+    return event.action in (Action.CALLBACK, Action.RATE) and payload.get("result") is True and bool(payload.get("satisfaction"))
+
+
+def _result_day(event: CaseEvent) -> date | None:
+    """The local day on which the result that `event` changes was fixed: the latest fixing event
+    before it (the case itself may have moved on, so its `satisfaction_at` is not used)."""
+    fixing = (
+        CaseEvent.objects.filter(case_id=event.case_id, action__in=[Action.CALLBACK, Action.RATE], payload__result=True)
+        .filter(Q(created_at__lt=event.created_at) | Q(created_at=event.created_at, pk__lt=event.pk))
+        .order_by("-created_at", "-id").values_list("created_at", flat=True).first()
+    )
+    return local_day(fixing) if fixing else None
+
+
+def satisfaction_deltas(event: CaseEvent) -> list[tuple[date, str, int]]:
+    """(day, result, ±1) for `Dim.SATISFACTION`, which counts each case once under its current
+    result on the local day the result was fixed (`analytics.kpis`): a fixing event adds the
+    case, a leader's correction moves it from the old result to the new one, a 重办 takes it out."""
+    payload = event.payload or {}
+    if fixes_result(event):
+        return [(local_day(event.created_at), str(payload["satisfaction"]), 1)]
+    if event.action == Action.CORRECT_SATISFACTION:
+        old, new = payload.get("previous") or "", payload.get("satisfaction") or ""
+        day = _result_day(event) if old != new else None
+        return [(day, old, -1), (day, new, 1)] if day and old and new else []
+    if event.action == Action.REOPEN and payload.get("previous_satisfaction"):
+        day = _result_day(event)
+        return [(day, str(payload["previous_satisfaction"]), -1)] if day else []
+    return []
 
 
 # ---------------------------------------------------------------- upserts
@@ -230,6 +261,7 @@ def apply_events(items: list[tuple[Case, CaseEvent]]) -> None:
             snapshot.pop(case.pk, None)
         event_day = local_day(event.created_at)
         deltas += [(event_day, street_id, dim, key, 1) for dim, key in event_facts(event)]
+        deltas += [(day, street_id, Dim.SATISFACTION, key, delta) for day, key, delta in satisfaction_deltas(event)]
     # Derived data: `rollup_repair` rebuilds what a crash could lose, so no disk flush is awaited.
     with asynchronous_commit():
         bump(deltas)
@@ -286,7 +318,7 @@ def _event_queries(qs: QuerySet[CaseEvent]) -> list[tuple[str, QuerySet]]:
         (EV_RETURN, Q(action=Action.RETURN)),
         (EV_MISDISPATCH, Q(action=Action.RETURN, payload__mis_dispatch=True)),
         (EV_REWORK, Q(action=Action.VERIFY, payload__passed=False)),
-        (EV_REOPEN, Q(action=Action.CALLBACK, payload__reopen=True)),
+        (EV_REOPEN, Q(action=Action.REOPEN) | Q(action=Action.CALLBACK, payload__reopen=True)),
     ]
     out = []
     for key, condition in filters:
@@ -297,14 +329,18 @@ def _event_queries(qs: QuerySet[CaseEvent]) -> list[tuple[str, QuerySet]]:
             .annotate(rn=Count("pk"))
         )
         out.append((Dim.EVENT, agg))
-    sat = (
-        qs.filter(action=Action.CALLBACK).exclude(payload__satisfaction=None).exclude(payload__satisfaction="").order_by()
-        .annotate(rd=TruncDate("created_at"), rs=Coalesce("case__street_id", 0), rk=KT("payload__satisfaction"))
+    return out
+
+
+def _result_query(qs: QuerySet[Case]) -> QuerySet:
+    """`Dim.SATISFACTION` from the cases themselves: each case with a result once, under that
+    result, on the local day it was fixed (what `satisfaction_deltas` maintains live)."""
+    return (
+        qs.exclude(satisfaction="").filter(satisfaction_at__isnull=False).order_by()
+        .annotate(rd=TruncDate("satisfaction_at"), rs=Coalesce("street_id", 0), rk=F("satisfaction"))
         .values("rd", "rs", "rk")
         .annotate(rn=Count("pk"))
     )
-    out.append((Dim.SATISFACTION, sat))
-    return out
 
 
 def _replace_from_select(model, period_column: str, select: str, agg: QuerySet, leading_params: list) -> int:
@@ -437,15 +473,17 @@ def rollup_rebuild(*, since: date | None = None) -> RebuildResult:
     started = time.monotonic()
     cases = Case.objects.all()
     events = CaseEvent.objects.all()
+    results = Case.objects.all()
     with transaction.atomic():
         if since:
             lo, _ = day_bounds(since, since)
             cases = cases.filter(created_at__gte=lo)
             events = events.filter(created_at__gte=lo)
+            results = results.filter(satisfaction_at__gte=lo)
             DailyCount.objects.filter(day__gte=since).delete()
         else:
             DailyCount.objects.all().delete()
-        for dim, agg in [*_created_queries(cases), *_event_queries(events)]:
+        for dim, agg in [*_created_queries(cases), *_event_queries(events), (Dim.SATISFACTION, _result_query(results))]:
             _insert_select(dim, agg)
         _district_rows(since)
         _months_from_days(since)

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db.models import Avg, Count, Max, Min, Q
 from django.utils import timezone
 
+from cityops.analytics import kpis
 from cityops.analytics.links import CaseLink
 from cityops.analytics.models import (
     ALL_STREETS,
@@ -33,7 +34,7 @@ from cityops.cases.models import Case, Channel, SlaLevel
 from cityops.cases.states import OPEN_STATUSES, Satisfaction, Status
 from cityops.catalog.models import CaseType
 
-SATISFIED = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
+SATISFIED = kpis.SATISFIED
 LEVELS = ("street", "community", "grid")
 METRICS = {"count": "案件量", "density": "案件密度 (件/平方公里)", "overdue": "超期未办结", "open": "未办结"}
 
@@ -191,8 +192,29 @@ def _pct_change(now_value: int, before: int) -> float | None:
     return round((now_value - before) * 100.0 / before, 1)
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part * 100.0 / whole, 1) if whole else None
+_rate = kpis.rate
+
+
+def satisfaction_figures(results: Counter, callback_counts: dict[str, int]) -> dict[str, Any]:
+    """满意率 and 回访率 as the KPI definitions state them (`analytics.kpis`): `results` is the
+    `Dim.SATISFACTION` rollup (cases by the result fixed in the period), `callback_counts` the
+    callback counts of `kpis.case_kpi_counts`."""
+    rated = sum(results.values())
+    satisfied = sum(results.get(s, 0) for s in SATISFIED)
+    return {
+        "rated": rated,
+        "satisfied": satisfied,
+        "satisfaction_rate": kpis.rate(satisfied, rated),
+        "callbacks_needed": callback_counts.get(kpis.CALLBACKS_NEEDED, 0),
+        "callbacks_finished": callback_counts.get(kpis.CALLBACKS_FINISHED, 0),
+        "callback_rate": kpis.callback_rate(callback_counts),
+    }
+
+
+def callback_counts(start: date, end: date, *, street_id: int | None = None) -> dict[str, int]:
+    """The 回访率 counts over local days [start, end] (an indexed count of the case table)."""
+    lo, hi = day_bounds(start, end)
+    return kpis.case_kpi_counts(lo, hi, street_id=street_id)
 
 
 def dashboard(period: Period, *, street: str | None = None, now: datetime | None = None) -> dict[str, Any]:
@@ -304,8 +326,7 @@ def dashboard(period: Period, *, street: str | None = None, now: datetime | None
                           "link": sla_link.href(period=False, status="open"), "exact": False})
 
     sat = c[Dim.SATISFACTION]
-    callbacks = sum(sat.values())
-    satisfied = sum(sat.get(s, 0) for s in SATISFIED)
+    satisfaction = satisfaction_figures(sat, callback_counts(period.start, min(period.end, period.today), street_id=street_id))
     ev = c[Dim.EVENT]
     ev_before = compare[Dim.EVENT]
     status_counter = Counter({k: v for k, v in c[Dim.STATUS].items() if v})
@@ -338,8 +359,15 @@ def dashboard(period: Period, *, street: str | None = None, now: datetime | None
             "dispatch_accuracy": _rate(ev.get(EV_DISPATCH, 0) - ev.get(EV_MISDISPATCH, 0), ev.get(EV_DISPATCH, 0)),
             "open_now": sla["total"],
             "overdue_now": sla["red"],
-            "callbacks": callbacks,
-            "satisfaction_rate": _rate(satisfied, callbacks),
+            # cases with a satisfaction result fixed in the period (each case once), kept under
+            # its old name for API clients; 满意率 and 回访率 as `analytics.kpis` defines them
+            "callbacks": satisfaction["rated"],
+            "rated": satisfaction["rated"],
+            "satisfied": satisfaction["satisfied"],
+            "satisfaction_rate": satisfaction["satisfaction_rate"],
+            "callbacks_needed": satisfaction["callbacks_needed"],
+            "callbacks_finished": satisfaction["callbacks_finished"],
+            "callback_rate": satisfaction["callback_rate"],
             "bigscreen_sessions": sessions["sessions"],
             "bigscreen_sessions_per_day": sessions["per_day"],
         },
@@ -566,8 +594,7 @@ def bigscreen(*, now: datetime | None = None, after: int = 0) -> dict[str, Any]:
     for (sid, _k), n in by_street.items():
         streets[sid] += n
     sla = sla_mix(now)
-    sat = c[Dim.SATISFACTION]
-    callbacks = sum(sat.values())
+    satisfaction = satisfaction_figures(c[Dim.SATISFACTION], callback_counts(today, today))
     ticker = latest_cases(after=after)
     latest_id = max([row["id"] for row in ticker], default=after)
     return {
@@ -580,8 +607,9 @@ def bigscreen(*, now: datetime | None = None, after: int = 0) -> dict[str, Any]:
             "registered": c[Dim.EVENT].get(EV_REGISTER, 0),
             "dispatched": c[Dim.EVENT].get(EV_DISPATCH, 0),
             "closed": c[Dim.EVENT].get(EV_CLOSE, 0),
-            "callbacks": callbacks,
-            "satisfaction_rate": _rate(sum(sat.get(s, 0) for s in SATISFIED), callbacks),
+            "callbacks": satisfaction["rated"],
+            "satisfaction_rate": satisfaction["satisfaction_rate"],
+            "callback_rate": satisfaction["callback_rate"],
         },
         "open": {"total": sla["total"], "green": sla["green"], "yellow": sla["yellow"], "red": sla["red"], "other": sla["other"]},
         "hourly": {
@@ -619,13 +647,12 @@ def platform_metrics(start: date, end: date) -> dict[str, float | int | None]:
         Spec("year", date(end.year, 1, 1), end, (Dim.CHANNEL,)),
     ])
     ev, sat = answers["period"][Dim.EVENT], answers["period"][Dim.SATISFACTION]
-    callbacks = sum(sat.values())
     dispatched = ev.get(EV_DISPATCH, 0)
     city = answers["year"][Dim.CHANNEL].get(Channel.CITY_PLATFORM, 0)
     return {
         "dispatched_cases_per_day": round(dispatched / days, 1) if days > 0 else None,
         "dispatch_accuracy": _rate(dispatched - ev.get(EV_MISDISPATCH, 0), dispatched),
-        "satisfaction_rate": _rate(sum(sat.get(s, 0) for s in SATISFIED), callbacks),
+        "satisfaction_rate": satisfaction_figures(sat, {})["satisfaction_rate"],
         "big_screen_sessions_per_day": bigscreen_sessions(start, end)["per_day"],
         "city_hotline_cases_dispatched": city,  # this year so far (cases from the city 12345 platform)
     }

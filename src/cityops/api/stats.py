@@ -1,9 +1,9 @@
 """Statistics endpoints under /api/v1/stats/: the data behind the leader dashboard, the map and
 the big screen, hot issues and anomaly alerts.
 
-Readable by the center's roles (leader, dispatcher, operator) with a session (the pages) or a
-bearer token. Every figure is read from the analytics rollups, never counted from the case
-table per request. Handlers only parse, call `cityops.analytics` selectors and return.
+Readable by the center's roles (leader, dispatcher, operator) with a session (the pages), a
+bearer token or an API key of a service account holding one of those roles. Every figure is read from the analytics rollups, never counted from the case
+table per request, except 回访率 (an indexed count, `analytics.kpis`). Handlers only parse, call `cityops.analytics` selectors and return.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from cityops.analytics.periods import PeriodError, parse_day, period_parse
 from cityops.analytics.permissions import can_view_stats
 from cityops.analytics.services import bigscreen_session_touch
 from cityops.api import auth
-from cityops.api.schemas import ErrorOut
+from cityops.api.keys import api_key_auth
+from cityops.api.schemas import MAX_ID, ErrorOut
 from cityops.cases.errors import NotAllowed, ValidationFailed
 
-router = Router(tags=["统计"], auth=[SessionAuth(), auth.bearer])
+router = Router(tags=["统计"], auth=[api_key_auth, SessionAuth(), auth.bearer])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
 
 
@@ -105,12 +106,13 @@ def map_layer(request: HttpRequest, level: str):
 
 
 @router.get("/bigscreen", response={200: dict, **ERRORS}, summary="大屏数据（每 5 秒轮询）")
-def bigscreen(request: HttpRequest, after: int = 0, session: int | None = None):
+def bigscreen(request: HttpRequest, after: int = Query(0, ge=0, le=MAX_ID, description="只把编号（id）大于它的案件列入 new"),
+              session: int | None = Query(None, ge=1, le=MAX_ID, description="大屏会话编号")):
     """Today's figures, the newest cases (`new` for those after case id `after`), open cases by
     SLA level, fresh overdue alarms and the center's targets. `session` keeps the opening alive."""
     user = _user(request)
     bigscreen_session_touch(session_id=session, user=user)
-    return selectors.bigscreen(after=max(0, after))
+    return selectors.bigscreen(after=after)
 
 
 @router.get("/hot-issues", response={200: dict, **ERRORS}, summary="热点诉求（相似案件聚类）")

@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
 
+from cityops.analytics import kpis
+
 
 class Kind(models.TextChoices):
     """Who is evaluated."""
@@ -96,7 +98,7 @@ COUNTS: dict[str, Count] = {
     for c in [
         # departments and streets: the cohort of cases dispatched in the period
         Count("dispatched", "派遣数", "本期派遣至该部门（街道：位于该街道）的案件数，同一案件只计一次"),
-        Count("returned", "退单数", "本期（截至统计截止时）被该部门退回的案件数"),
+        Count("returned", "退单数", "本期（截至统计截止时）该部门退回且已生效的案件数（不含“非本单位职责”退回后改派其他部门的误派件，计入派遣员），加上被派遣员驳回的退单"),
         Count("due", "应处置数", f"{_COHORT}未被退回，且已反馈或已过处置时限的案件数（挂账中的未到反馈不计）；亦即应结案数"),
         Count("handled", "处置数", "应处置案件中已反馈处置结果的案件数"),
         Count("handled_on_time", "按期处置数", "已处置且最后一次反馈不晚于处置时限（含批准的延期、返工重新计时）的案件数"),
@@ -105,8 +107,10 @@ COUNTS: dict[str, Count] = {
         Count("reworked", "返工数", "应处置案件中至少一次核查未通过（返工）的案件数"),
         Count("extended", "延期数", "应处置案件中申请过延期的案件数"),
         Count("overdue_open", "超期未处置数", "应处置案件中截至统计截止时已过处置时限仍未反馈、且未挂账的案件数"),
-        Count("callbacks", "回访数", "本期回访的案件数（按案件当前处置部门、所在街道归属）"),
-        Count("satisfied", "满意数", "回访结果为“满意”或“基本满意”的回访数"),
+        Count("rated", "有结果案件数", "本期确定满意度结果的案件数，每件一次（首次回访或市民评价；更正后按更正结果；重办清除原结果；按案件当前处置部门、所在街道归属）"),
+        Count("satisfied", "满意数", "其中结果为“满意”或“基本满意”的案件数"),
+        Count("callbacks_needed", "需回访数", "本期结案且需回访的案件数（无电话、合并的重复件、反映人要求不回访的除外）"),
+        Count("callbacks_finished", "已回访数", "其中已有满意度结果或确认无法联系的案件数"),
         Count("registered", "立案数", "本期立案的案件数"),
         # inspectors
         Count("reports", "上报数", "本期本人上报的案件数"),
@@ -117,12 +121,16 @@ COUNTS: dict[str, Count] = {
         Count("accepted", "受理数", "本期本人办理的受理操作数：立案、不予立案、直接答复、合并"),
         Count("registered_by", "立案数", "本期本人立案的案件数"),
         Count("registered_on_time", "按时立案数", "立案环节未被系统记录超期的立案数"),
+        Count("register_overdue_waiting", "超期待立案数", "统计截止时仍在立案环节且已过立案时限的案件数（受理席共担，计入本期有立案操作的每位受理员）"),
+        Count("register_due", "应立案数", "立案数 + 超期待立案数"),
         Count("registered_valid", "准确立案数", "立案数 − 作废数（立案后又作为重复件合并的）"),
         Count("callbacks_by", "回访数", "本期本人完成的回访数"),
         # dispatchers
         Count("dispatches", "派遣数", "本期本人派遣的次数（改派另计一次）"),
         Count("dispatches_on_time", "按期派遣数", "派遣环节未被系统记录超期的派遣次数"),
-        Count("dispatches_accurate", "准确派遣数", "未被接收部门在本期以“非本单位职责”退回的派遣次数"),
+        Count("dispatches_accurate", "准确派遣数", "派遣次数 − 误派数；误派 = 接收部门以“非本单位职责”退回、退单生效（直接生效或经派遣员同意）后改派其他部门的派遣"),
+        Count("dispatch_overdue_waiting", "超期待派遣数", "统计截止时仍在派遣环节（待派遣、已退回）且已过派遣时限的案件数（派遣席共担，计入本期有派遣操作的每位派遣员）"),
+        Count("dispatch_due", "应派遣数", "派遣次数 + 超期待派遣数"),
     ]
 }
 
@@ -140,7 +148,7 @@ _OVERDUE = Indicator(
     "overdue_open_rate", "超期未处置", "overdue_open", "due", LOWER, "超期未处置数 ÷ 应处置数 × 100%（即超期待处置率）",
     note="页面同时显示超期未处置件数",
 )
-_SATISFACTION = Indicator("satisfaction_rate", "满意率", "satisfied", "callbacks", HIGHER, "（满意 + 基本满意）÷ 回访数 × 100%")
+_SATISFACTION = Indicator("satisfaction_rate", "满意率", "satisfied", "rated", HIGHER, kpis.SATISFACTION_RATE_FORMULA, note=kpis.SATISFACTION_RATE_NOTE)
 _VERIFY_ON_TIME = Indicator("verify_on_time_rate", "按期核查率", "verifications_on_time", "verifications", HIGHER, "按期核查数 ÷ 核查数 × 100%")
 
 INDICATORS: dict[str, list[Indicator]] = {
@@ -159,14 +167,16 @@ INDICATORS: dict[str, list[Indicator]] = {
         Indicator("verifications", "核查数", "verifications", formula="本期本人完成的核查次数"),
     ],
     Kind.OPERATOR: [
-        Indicator("register_on_time_rate", "按时立案率", "registered_on_time", "registered_by", HIGHER, "按时立案数 ÷ 立案数 × 100%"),
+        Indicator("register_on_time_rate", "按时立案率", "registered_on_time", "register_due", HIGHER,
+                  "按时立案数 ÷（立案数 + 超期待立案数）× 100%", note="统计截止时仍超期待立案的案件计为不按时"),
         Indicator("register_accuracy_rate", "准确立案率", "registered_valid", "registered_by", HIGHER, "（立案数 − 作废数）÷ 立案数 × 100%"),
         Indicator("accepted", "受理数", "accepted", formula="立案、不予立案、直接答复、合并的操作数"),
         Indicator("callbacks_by", "回访数", "callbacks_by", formula="本期本人完成的回访数"),
     ],
     Kind.DISPATCHER: [
-        Indicator("dispatch_accuracy_rate", "准确派遣率", "dispatches_accurate", "dispatches", HIGHER, "准确派遣数 ÷ 派遣数 × 100%（应派遣数 = 本期派遣次数）"),
-        Indicator("dispatch_on_time_rate", "按期派遣率", "dispatches_on_time", "dispatches", HIGHER, "按期派遣数 ÷ 派遣数 × 100%"),
+        Indicator("dispatch_accuracy_rate", "准确派遣率", "dispatches_accurate", "dispatches", HIGHER, "准确派遣数 ÷ 派遣数 × 100%"),
+        Indicator("dispatch_on_time_rate", "按期派遣率", "dispatches_on_time", "dispatch_due", HIGHER,
+                  "按期派遣数 ÷（派遣数 + 超期待派遣数）× 100%", note="统计截止时仍超期待派遣的案件计为不按期"),
         _VERIFY_ON_TIME,
         Indicator("dispatches", "派遣数", "dispatches", formula="本期本人派遣的次数"),
     ],

@@ -17,7 +17,13 @@ Time rules (see docs/assessment.md):
 * "on time" for 处置 compares the case's last response with its stored handling deadline
   (`Case.handle_deadline`, which already includes approved extensions and rework);
 * "on time" for the stages whose deadline is not kept after they end (立案, 派遣, 核查) means
-  the SLA scan recorded no `sla_overdue` event for that stage while it was open.
+  the SLA scan recorded no `sla_overdue` event for that stage while it was open;
+* a case still waiting at the center's own step (立案, 派遣) past that step's deadline at the
+  cut-off counts as not on time too (GB/T 30428.4 按时 indicators): see `overdue_waiting`;
+* a return as 非本单位职责 that took effect (immediately, or accepted by the dispatcher) and was
+  followed by a dispatch to another department is the dispatcher's mis-dispatch, not the
+  department's return; a return the dispatcher rejected counts against the department;
+* 满意率 and 回访率 count cases once, as `cityops.analytics.kpis` defines them.
 """
 
 from __future__ import annotations
@@ -38,12 +44,12 @@ from django.db.models import (
     Subquery,
 )
 
+from cityops.analytics import kpis
 from cityops.assessment.periods import Period
 from cityops.cases.models import Case, CaseEvent
-from cityops.cases.states import Action, Satisfaction
+from cityops.cases.states import Action, ReturnReason
 from cityops.catalog.models import Stage
 
-SATISFIED = [Satisfaction.SATISFIED.value, Satisfaction.BASICALLY_SATISFIED.value]
 Counts = dict[int, dict[str, int]]
 
 # A count: (SQL condition over the flag columns of the inner rows, what is counted: "case" or "event").
@@ -140,6 +146,26 @@ def _on_hold_at(cutoff: datetime) -> Exists:
     return Exists(_case_events(action=Action.SUSPEND, created_at__lt=cutoff).filter(~Exists(resumed)))
 
 
+# ---------------------------------------------------------------- returns and mis-dispatches
+
+
+def _effective_returns(**filters) -> QuerySet[CaseEvent]:
+    """Returns that took the case away from the department: one that did not wait for the
+    dispatcher (`payload.pending` false or absent), or the dispatcher's acceptance of one."""
+    immediate = Q(action=Action.RETURN) & (Q(payload__pending=False) | ~Q(payload__has_key="pending"))
+    return CaseEvent.objects.filter(immediate | Q(action=Action.ACCEPT_RETURN), **filters)
+
+
+def _mis_dispatch_returns(cutoff: datetime, **filters) -> QuerySet[CaseEvent]:
+    """Effective returns as 非本单位职责 after which the case was dispatched to another department
+    before the cut-off: the center agreed it had sent the case to the wrong place."""
+    elsewhere = CaseEvent.objects.filter(
+        case=OuterRef("case"), action=Action.DISPATCH, created_at__gte=OuterRef("created_at"), created_at__lt=cutoff
+    ).exclude(department=OuterRef("department"))
+    not_our_duty = Q(payload__mis_dispatch=True) | Q(payload__reason=ReturnReason.NOT_OUR_DUTY.value)
+    return _effective_returns(**filters).filter(not_our_duty).filter(Exists(elsewhere))
+
+
 # ---------------------------------------------------------------- departments and streets
 
 _NOT_RETURNED = "NOT t.r"
@@ -148,7 +174,9 @@ _WAITING = "(NOT t.h AND t.expired AND NOT t.held)"
 
 COHORT_SPECS_DEPARTMENT: dict[str, Spec] = {
     "dispatched": ("1 = 1", "case"),
-    "returned": ("t.r", "case"),
+    # 退单: returns that took effect, except mis-dispatches (charged to the dispatcher), plus
+    # returns the dispatcher rejected (a refusal of the department's own work).
+    "returned": ("((t.r AND NOT t.rm) OR t.rj)", "case"),
     "due": (f"{_NOT_RETURNED} AND (t.h OR {_WAITING})", "case"),
     "handled": (f"{_NOT_RETURNED} AND {_HANDLED}", "case"),
     "handled_on_time": (f"{_NOT_RETURNED} AND t.h AND t.ot", "case"),
@@ -176,7 +204,9 @@ def _cohort(period: Period, *, per_department: bool) -> QuerySet[CaseEvent]:
     return _in_period(CaseEvent.objects.filter(action=Action.DISPATCH), period).annotate(
         k_case=F("case_id"),
         k_id=F("id"),
-        r=Exists(_case_events(action=Action.RETURN, **since)),
+        r=Exists(_effective_returns(case=OuterRef("case"), **since)),
+        rm=Exists(_mis_dispatch_returns(cutoff, case=OuterRef("case"), **since)),
+        rj=Exists(_case_events(action=Action.REJECT_RETURN, **since)),
         h=Exists(_case_events(action=Action.RESPOND, **since)),
         c=Exists(_case_events(action=Action.VERIFY, payload__passed=True, **since)),
         w=Exists(_case_events(action=Action.VERIFY, payload__passed=False, **since)),
@@ -187,17 +217,15 @@ def _cohort(period: Period, *, per_department: bool) -> QuerySet[CaseEvent]:
     )
 
 
-def _callbacks(period: Period, group: str | None) -> QuerySet | dict:
-    qs = _in_period(CaseEvent.objects.filter(action=Action.CALLBACK), period)
-    aggregates = {"callbacks": Count("id"), "satisfied": Count("id", filter=Q(payload__satisfaction__in=SATISFIED))}
-    return qs.values(group).annotate(**aggregates) if group else qs.aggregate(**aggregates)
-
-
-def callback_totals(period: Period) -> dict[str, int]:
-    """Callbacks of the period for the whole center: how many, how many satisfied."""
+def satisfaction_totals(period: Period) -> dict[str, int]:
+    """The 满意率 / 回访率 counts of the period for the whole center (`analytics.kpis`)."""
     if period.future:
-        return {"callbacks": 0, "satisfied": 0}
-    return {k: int(v or 0) for k, v in _callbacks(period, None).items()}
+        return dict(kpis.ZERO)
+    return kpis.case_kpi_counts(period.start, period.cutoff)
+
+
+def _satisfaction_by(period: Period, group: str) -> Counts:
+    return kpis.case_kpi_counts_by(period.start, period.cutoff, group)
 
 
 def department_counts(period: Period) -> Counts:
@@ -205,7 +233,7 @@ def department_counts(period: Period) -> Counts:
     if period.future:
         return {}
     cohort = _aggregate(_cohort(period, per_department=True).annotate(k_grp=F("department")), COHORT_SPECS_DEPARTMENT)
-    return _merge(_keyed(cohort, "k_grp"), _keyed(_callbacks(period, "case__department"), "case__department"))
+    return _merge(_keyed(cohort, "k_grp"), _satisfaction_by(period, "department"))
 
 
 def street_counts(period: Period) -> Counts:
@@ -220,21 +248,76 @@ def street_counts(period: Period) -> Counts:
     return _merge(
         _keyed(registered, "case__street"),
         _keyed(cohort, "k_grp"),
-        _keyed(_callbacks(period, "case__street"), "case__street"),
+        _satisfaction_by(period, "street"),
     )
 
 
 def center_counts(period: Period) -> dict[str, int]:
-    """The same cohort counts for the whole center (each case once), plus callbacks."""
+    """The same cohort counts for the whole center (each case once), plus 满意率 / 回访率 counts."""
     if period.future:
         return {}
     rows = _aggregate(_cohort(period, per_department=False), COHORT_SPECS_AREA, grouped=False)
     totals = dict(rows[0]) if rows else {}
-    totals.update(_callbacks(period, None))
+    totals.update(satisfaction_totals(period))
     return {k: int(v or 0) for k, v in totals.items()}
 
 
 # ---------------------------------------------------------------- people
+
+# What ends the center's own steps: a case leaves the 立案 queue when it is registered,
+# rejected, answered or merged, and the 派遣 queue when it is dispatched or merged.
+STAGE_ENDS: dict[str, list[str]] = {
+    Stage.REGISTER: [Action.REGISTER, Action.REJECT, Action.ANSWER, Action.MERGE],
+    Stage.DISPATCH: [Action.DISPATCH, Action.MERGE],
+}
+
+
+def overdue_waiting(period: Period, stage: str) -> int:
+    """Cases still waiting at the cut-off in the center's step `stage` (立案 or 派遣) past that
+    step's deadline: either the SLA scan marked the step overdue before the cut-off and nothing
+    ended it by then, or the case is still in that step now, started before the cut-off with a
+    deadline before it (which also covers histories the scan never saw)."""
+    if period.future:
+        return 0
+    cutoff = period.cutoff
+    ended = CaseEvent.objects.filter(
+        case=OuterRef("case"), action__in=STAGE_ENDS[stage], created_at__gte=OuterRef("created_at"), created_at__lt=cutoff
+    )
+    marked = (
+        CaseEvent.objects.filter(action=Action.SLA_OVERDUE, payload__stage=stage, created_at__lt=cutoff)
+        .filter(~Exists(ended)).values_list("case_id", flat=True).distinct()
+    )
+    still_waiting = Case.objects.filter(
+        stage=stage, stage_started_at__lt=cutoff, deadline__lt=cutoff
+    ).values_list("pk", flat=True)
+    return len(set(marked) | set(still_waiting))
+
+
+# The denominators of 按时立案率 and 按期派遣率: the step done in the period plus the cases
+# overdue in its queue at the cut-off.
+DUE_KEYS = {
+    "register_due": ("registered_by", "register_overdue_waiting"),
+    "dispatch_due": ("dispatches", "dispatch_overdue_waiting"),
+}
+
+
+def with_due(counts: Counts) -> Counts:
+    """Add the `DUE_KEYS` sums to each person's counts (also for snapshots frozen without them)."""
+    for person in counts.values():
+        for key, (done, waiting) in DUE_KEYS.items():
+            if done in person:
+                person[key] = int(person.get(done) or 0) + int(person.get(waiting) or 0)
+    return counts
+
+
+def _share_overdue_waiting(counts: Counts, period: Period, stage: str, *, done: str, key: str) -> Counts:
+    """The 立案 and 派遣 queues are shared by the seat: a case overdue in the queue at the cut-off
+    counts against every person who did that step in the period (`done` > 0)."""
+    waiting = overdue_waiting(period, stage) if any(c.get(done) for c in counts.values()) else 0
+    for person in counts.values():
+        if person.get(done):
+            person[key] = waiting
+    return with_due(counts)
 
 
 def _events_by(period: Period, user_ids: list[int], action: str) -> QuerySet[CaseEvent]:
@@ -285,21 +368,22 @@ def operator_counts(period: Period, user_ids: list[int]) -> Counts:
         "registered_on_time": ("NOT t.late", "event"),
         "registered_valid": ("NOT t.voided", "event"),
     }
-    registrations = _aggregate(rows.annotate(voided=Exists(voided)), specs)
-    return _merge(_keyed(decisions, "actor"), _keyed(registrations, "k_grp"))
+    registrations = _keyed(_aggregate(rows.annotate(voided=Exists(voided)), specs), "k_grp")
+    registrations = _share_overdue_waiting(registrations, period, Stage.REGISTER, done="registered_by", key="register_overdue_waiting")
+    return _merge(_keyed(decisions, "actor"), registrations)
 
 
 def _dispatch_quality(qs: QuerySet[CaseEvent], period: Period) -> QuerySet[CaseEvent]:
-    """Annotate dispatch events with `late` and `mis`: the receiving department returned the
-    case in the period as 非本单位职责 (payload mis_dispatch = true). The bound is the period,
-    not this dispatch, so PostgreSQL hashes the sub-plan (measured 0.9 s → 0.1 s for 10,000
-    dispatches); a second dispatch to a department that had already refused the case counts as
-    a mis-dispatch too."""
-    mis = _case_events(
-        action=Action.RETURN, department=OuterRef("department"), payload__mis_dispatch=True,
-        created_at__gte=period.start, created_at__lt=period.cutoff,
+    """Annotate dispatch events with `late` and `mis`: after this dispatch the receiving
+    department returned the case as 非本单位职责, the return took effect (at once, or accepted
+    by the dispatcher) and the case was then dispatched to another department, all before the
+    cut-off. A return the dispatcher rejected, or one followed by a dispatch to the same
+    department, is no mis-dispatch."""
+    mis = _mis_dispatch_returns(
+        period.cutoff, case=OuterRef("case"), department=OuterRef("department"), created_at__gte=OuterRef("created_at")
     )
-    return _with_late(qs, stage=Stage.DISPATCH, started_by=[Action.REGISTER, Action.RETURN]).annotate(mis=Exists(mis))
+    started_by = [Action.REGISTER, Action.RETURN, Action.ACCEPT_RETURN]
+    return _with_late(qs, stage=Stage.DISPATCH, started_by=started_by).annotate(mis=Exists(mis))
 
 
 DISPATCH_SPECS: dict[str, Spec] = {
@@ -314,7 +398,9 @@ def dispatcher_counts(period: Period, user_ids: list[int]) -> Counts:
     if period.future or not user_ids:
         return {}
     rows = _dispatch_quality(_events_by(period, user_ids, Action.DISPATCH), period)
-    return _merge(_keyed(_aggregate(rows, DISPATCH_SPECS), "k_grp"), _verifications(period, user_ids))
+    dispatches = _keyed(_aggregate(rows, DISPATCH_SPECS), "k_grp")
+    dispatches = _share_overdue_waiting(dispatches, period, Stage.DISPATCH, done="dispatches", key="dispatch_overdue_waiting")
+    return _merge(dispatches, _verifications(period, user_ids))
 
 
 def dispatch_accuracy_counts(period: Period) -> dict[str, int]:

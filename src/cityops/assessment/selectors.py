@@ -89,7 +89,7 @@ def kind_counts(kind: str, period: Period, *, people: list[Subject] | None = Non
         month = period.first_day.replace(day=1)
         snap = AssessmentSnapshot.objects.filter(kind=kind, month=month).values_list("data", flat=True).first()
         if snap is not None:
-            return {int(k): v for k, v in snap.items()}, "snapshot"
+            return metrics.with_due({int(k): v for k, v in snap.items()}), "snapshot"
     return _compute(kind, period, people), "live"
 
 

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 
+from cityops.analytics import kpis
 from cityops.assessment import metrics
 from cityops.assessment.models import PerformanceTarget, TargetManualValue, TargetOp
 from cityops.assessment.periods import Period, date_range
@@ -144,8 +145,8 @@ def m_dispatch_accuracy(period: Period) -> Measured:
 
 
 def m_satisfaction(period: Period) -> Measured:
-    counts = metrics.callback_totals(period)
-    return _rate(counts["satisfied"], counts["callbacks"], "回访")
+    counts = metrics.satisfaction_totals(period)
+    return _rate(counts[kpis.SATISFIED_COUNT], counts[kpis.RATED], "确定满意度结果的案件")
 
 
 def m_resolution(period: Period) -> Measured:
@@ -205,7 +206,7 @@ METRICS: dict[str, Metric] = {
     "dispatch_accuracy": Metric(
         "准确派遣率", "准确派遣数 ÷ 派遣数 × 100%；被接收部门以“非本单位职责”退回的派遣为不准确（含智能分拨）", m_dispatch_accuracy
     ),
-    "satisfaction_rate": Metric("满意率", "（满意 + 基本满意）÷ 回访数 × 100%，期间内的回访", m_satisfaction),
+    "satisfaction_rate": Metric("满意率", f"{kpis.SATISFACTION_RATE_FORMULA}；{kpis.SATISFACTION_RATE_NOTE}", m_satisfaction),
     "city_hotline_cases_dispatched": Metric("市级12345派件转办数", "来源为市级 12345 平台、期间内派遣的案件数", m_city_hotline),
     "active_inspectors": Metric("在岗网格员人数", "期间内有上报或核查记录的网格员/监督员人数", m_active_inspectors),
     "resolution_rate": Metric(

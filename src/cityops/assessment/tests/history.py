@@ -10,13 +10,16 @@ March, department A (chengguan):
   c2  dispatched, responded 3/6 (late), verified 3/10 (verify stage overdue), callback unsatisfied [S1]
   c3  dispatched, responded, verify FAILED (返工; that verify stage overdue), responded, verified [S1]
   c4  dispatched, signed, never responded → overdue and unhandled                [S1]
-  c5  dispatched to A, returned as 非本单位职责 (mis-dispatch), re-dispatched to B, handled, verified [S2]
+  c5  dispatched to A, returned as 非本单位职责, accepted and re-dispatched to B (a mis-dispatch of the
+      dispatcher, not a return of A), handled, verified                             [S2]
   c6  dispatched, extension requested and approved, responded within the new deadline [S2]
   c7  dispatched 3/30, not due before the month ends → not 应处置                 [S2]
   c8  dispatched, suspended (挂账) and still suspended at month end → not 应处置    [S2]
 March, department B (zhujian):
   c9  dispatched, responded on time, verified by inspector 1 (grid)              [S2]
   c5  (see above)
+Hotline cases carry a phone, so those that close need a callback (c1, c2, c3, c5, c9, c12); inspector
+reports have none.
 Intake: operator 1 registers c1–c10 (c2 and c3 after their register stage went overdue; c10 is
 later merged as a duplicate = 作废), rejects c11, answers c12, calls back c1 and c2. Inspector 1
 reports c13–c15, inspector 2 reports c16; operator 2 registers c13, c14, c16 and rejects c15.
@@ -92,7 +95,8 @@ def build() -> History:
 
     def new(name: str, when: datetime, *, street=None, channel=Channel.HOTLINE, actor=None) -> Case:
         case = case_create(
-            data=CaseInput(description=f"测试案件{name}", channel=channel, category=category.code, require_location=False),
+            data=CaseInput(description=f"测试案件{name}", channel=channel, category=category.code, require_location=False,
+                           reporter_phone="13900000000" if channel != Channel.INSPECTOR else ""),
             actor=actor, now=when,
         )
         if street is not None:
@@ -170,6 +174,7 @@ def build() -> History:
 
     c5 = act(c["c5"], Action.DISPATCH, disp, at(3, 2, 10, 10), department=dept_a.code)
     c5 = act(c5, Action.RETURN, a, at(3, 2, 11, 0), reason="not_our_duty", note="属住建局职责")
+    c5 = act(c5, Action.ACCEPT_RETURN, disp, at(3, 2, 11, 10))
     c5 = to_department(c5, dept_b, b, 2, 11, 30)
     c5 = act(c5, Action.RESPOND, b, at(3, 3, 10, 0), result="已维修")
     act(c5, Action.VERIFY, disp, at(3, 3, 16, 0), passed=True)

@@ -26,13 +26,16 @@ def row_of(ranking, name):
 
 def test_department_counts(history):
     counts = metrics.department_counts(MARCH)
+    # c5's return as 非本单位职责, accepted and re-dispatched to B, is the dispatcher's mis-dispatch: A has no 退单
     assert counts[history.dept_a.pk] == {
-        "dispatched": 8, "returned": 1, "due": 5, "handled": 4, "handled_on_time": 3, "closed": 3,
-        "closed_on_time": 2, "reworked": 1, "extended": 1, "overdue_open": 1, "callbacks": 2, "satisfied": 1,
+        "dispatched": 8, "returned": 0, "due": 5, "handled": 4, "handled_on_time": 3, "closed": 3,
+        "closed_on_time": 2, "reworked": 1, "extended": 1, "overdue_open": 1,
+        "rated": 2, "satisfied": 1, "callbacks_needed": 3, "callbacks_finished": 2,
     }
     assert counts[history.dept_b.pk] == {
         "dispatched": 2, "returned": 0, "due": 2, "handled": 2, "handled_on_time": 2, "closed": 2,
         "closed_on_time": 2, "reworked": 0, "extended": 0, "overdue_open": 0,
+        "rated": 0, "satisfied": 0, "callbacks_needed": 2, "callbacks_finished": 0,
     }
 
 
@@ -41,18 +44,18 @@ def test_department_ranking_figures_score_grade_and_change(history):
     a, b = row_of(ranking, "区城管局"), row_of(ranking, "区住建局")
     assert figures(a) == {
         "disposal_rate": Decimal("80.0"), "disposal_on_time_rate": Decimal("60.0"), "closure_rate": Decimal("60.0"),
-        "rework_rate": Decimal("20.0"), "return_rate": Decimal("12.5"), "extension_rate": Decimal("20.0"),
+        "rework_rate": Decimal("20.0"), "return_rate": Decimal("0.0"), "extension_rate": Decimal("20.0"),
         "overdue_open_rate": Decimal("20.0"), "satisfaction_rate": Decimal("50.0"), "dispatched": Decimal(8),
     }
-    # 20×80 + 20×60 + 10×60 + 10×(100−20) + 10×(100−12.5) + 5×(100−20) + 10×(100−20) + 15×50 = 7025 → 70.25
-    assert a.score == Decimal("70.3") and a.grade == "C"
-    # no callbacks: 满意率 is left out and the other 85 points re-weighted
+    # 20×80 + 20×60 + 10×60 + 10×(100−20) + 10×(100−0) + 5×(100−20) + 10×(100−20) + 15×50 = 7150 → 71.5
+    assert a.score == Decimal("71.5") and a.grade == "C"
+    # no satisfaction results: 满意率 is left out and the other 85 points re-weighted
     assert figures(b)["satisfaction_rate"] is None and b.missing == ["满意率"]
     assert b.score == Decimal("100.0") and b.grade == "A"
     assert [r.subject.name for r in ranking.rows[:2]] == ["区住建局", "区城管局"]
     assert (b.rank, a.rank) == (1, 2)
     # February: A handled its one case perfectly
-    assert a.prev_score == Decimal("100.0") and a.change == Decimal("-29.7")
+    assert a.prev_score == Decimal("100.0") and a.change == Decimal("-28.5")
     assert (a.prev_rank, a.rank_change) == (1, -1)
     assert b.prev_score is None and b.change is None
 
@@ -81,11 +84,15 @@ def test_operator_figures(history):
     op1, op2 = row_of(ranking, "受理员甲"), row_of(ranking, "受理员乙")
     assert op1.counts == {
         "accepted": 12, "callbacks_by": 2, "registered_by": 10, "registered_on_time": 8, "registered_valid": 9,
+        "register_overdue_waiting": 0, "register_due": 10,
     }
     assert figures(op1)["register_on_time_rate"] == Decimal("80.0")
     assert figures(op1)["register_accuracy_rate"] == Decimal("90.0")
     assert op1.score == Decimal("84.0") and op1.grade == "B"  # 60×80 + 40×90
-    assert op2.counts == {"accepted": 4, "callbacks_by": 0, "registered_by": 3, "registered_on_time": 3, "registered_valid": 3}
+    assert op2.counts == {
+        "accepted": 4, "callbacks_by": 0, "registered_by": 3, "registered_on_time": 3, "registered_valid": 3,
+        "register_overdue_waiting": 0, "register_due": 3,
+    }
     assert op2.score == Decimal("100.0") and op2.rank == 1
     assert op1.prev_score == Decimal("100.0") and op1.change == Decimal("-16.0") and op1.rank_change == -1
 
@@ -93,13 +100,16 @@ def test_operator_figures(history):
 def test_dispatcher_figures(history):
     ranking = assessment_ranking(Kind.DISPATCHER, "2026-03")
     disp = row_of(ranking, "派遣员甲")
+    # c13, c14 and c16 (registered 3/3, never dispatched) wait past their 派遣 deadline at the month's end
     assert disp.counts == {
         "dispatches": 10, "dispatches_on_time": 9, "dispatches_accurate": 9,
+        "dispatch_overdue_waiting": 3, "dispatch_due": 13,
         "verifications": 5, "verifications_on_time": 3,
     }
     assert figures(disp)["dispatch_accuracy_rate"] == Decimal("90.0")
+    assert figures(disp)["dispatch_on_time_rate"] == Decimal("69.2")
     assert figures(disp)["verify_on_time_rate"] == Decimal("60.0")
-    assert disp.score == Decimal("84.0") and disp.grade == "B"  # 50×90 + 30×90 + 20×60
+    assert disp.score == Decimal("77.8") and disp.grade == "B"  # 50×90 + 30×69.2 + 20×60 = 7776.9
 
 
 def test_inspector_figures(history):
@@ -158,9 +168,9 @@ def test_ranking_takes_a_handful_of_queries(history, django_assert_max_num_queri
     # Two months (this one and the previous); on PostgreSQL each flag aggregate is wrapped in
     # SAVEPOINT / SET LOCAL jit = off / RELEASE.
     wrap = 3 if connection.vendor == "postgresql" else 0
-    with django_assert_max_num_queries(8 + 2 * wrap):
+    with django_assert_max_num_queries(10 + 2 * wrap):
         assessment_ranking(Kind.DEPARTMENT, "2026-03")
-    with django_assert_max_num_queries(8 + 4 * wrap):
+    with django_assert_max_num_queries(12 + 4 * wrap):
         assessment_ranking(Kind.DISPATCHER, "2026-03")
 
 
@@ -174,6 +184,6 @@ def test_snapshot_freezes_a_closed_month_and_pages_read_it(history):
     counts, source = kind_counts(Kind.DEPARTMENT, MARCH)
     assert source == "snapshot" and counts == metrics.department_counts(MARCH)
     ranking = assessment_ranking(Kind.DEPARTMENT, "2026-03")
-    assert ranking.source == "snapshot" and row_of(ranking, "区城管局").score == Decimal("70.3")
+    assert ranking.source == "snapshot" and row_of(ranking, "区城管局").score == Decimal("71.5")
     with pytest.raises(PeriodError):
         snapshot_month(current_month())

@@ -117,7 +117,7 @@
     bars(el("street"), d.by_street, { horizontal: true, empty: noneText });
     bars(el("community"), d.by_community, { empty: noneText });
     pie(el("satisfaction"), d.satisfaction, {
-      donut: true, colors: { satisfied: "#2e9e4f", basically_satisfied: "#7dc1f0", unsatisfied: "#d93025" }, empty: "该时段没有回访"
+      donut: true, colors: { satisfied: "#2e9e4f", basically_satisfied: "#7dc1f0", unsatisfied: "#d93025" }, empty: "该时段没有确定满意度结果的案件"
     });
   }
 
