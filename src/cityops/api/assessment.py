@@ -1,7 +1,7 @@
 """Assessment data endpoints under /api/v1/stats/assessment: indicator definitions, monthly
 rankings and the center's performance targets. Leaders and dispatchers only.
 
-Bearer token like the rest of the API, or the signed-in session (the pages' own scripts).
+API key or bearer token like the rest of the API, or the signed-in session (the pages' own scripts).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ninja.security import SessionAuth
 
 from cityops.api import auth
 from cityops.api.errors import ApiError
+from cityops.api.keys import api_key_auth
 from cityops.api.schemas import ErrorOut
 from cityops.assessment.access import can_read_assessment
 from cityops.assessment.indicators import GRADES, Kind, indicators_for
@@ -25,7 +26,7 @@ from cityops.assessment.selectors import assessment_ranking, targets_status
 MAX_RANGE_DAYS = 366
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
 
-router = Router(tags=["统计：考核与绩效目标"], auth=[auth.bearer, SessionAuth()])
+router = Router(tags=["统计：考核与绩效目标"], auth=[api_key_auth, auth.bearer, SessionAuth()])
 
 
 def _reader(request: HttpRequest):

@@ -58,6 +58,8 @@ def read_json(request: HttpRequest, *, max_bytes: int) -> Any:
                        {"line": exc.lineno, "column": exc.colno, "position": exc.pos}) from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "请求体的 JSON 嵌套过深。") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits (Python's conversion limit)
+        raise ApiError(400, "invalid_json", "请求体含有过长的数字。", {"reason": str(exc)[:120]}) from None
     refuse_nul(data)
     return data
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 import secrets
 import xml.etree.ElementTree as ET
@@ -216,14 +217,28 @@ def _optional_key(request: HttpRequest) -> None:
             request.api_key = None
 
 
+# Dates a client may ask for: wide enough for any real history, narrow enough that the
+# 90-day window and the shift to UTC never leave what datetime and the database can hold.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+_W3C_EXAMPLE = "如 2026-01-01 或 2026-01-01T00:00:00+08:00"
+
+
 def _parse_when(name: str, raw: str, *, end: bool = False) -> datetime:
-    value = parse_datetime(raw) if "T" in raw or " " in raw else None
-    if value is None and "T" not in raw:
-        day = parse_date(raw)
-        if day is not None:
-            value = datetime.combine(day, datetime.min.time()) + (timedelta(days=1) if end else timedelta())
+    """A W3C date or date-time as an aware datetime; anything else is the spec's 400 naming the parameter."""
+    try:
+        value = parse_datetime(raw) if "T" in raw or " " in raw else None
+        if value is None and "T" not in raw:
+            day = parse_date(raw)
+            if day is not None:
+                value = datetime.combine(day, datetime.min.time())
+                if end and day.year <= LATEST_YEAR:
+                    value += timedelta(days=1)
+    except (ValueError, OverflowError):  # well-formed but impossible: 2026-02-30, 25:00, offset +99:00
+        raise Open311Error(400, f"{name} 不是有效的日期时间（W3C 格式，{_W3C_EXAMPLE}；时区偏移须在 ±24:00 以内）。") from None
     if value is None:
-        raise Open311Error(400, f"{name} 不是有效的日期时间（W3C 格式，如 2026-01-01T00:00:00+08:00）。")
+        raise Open311Error(400, f"{name} 不是有效的日期时间（W3C 格式，{_W3C_EXAMPLE}）。")
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise Open311Error(400, f"{name} 的日期须在 {EARLIEST_YEAR} 年到 {LATEST_YEAR} 年之间（收到 {raw}）。")
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
@@ -415,7 +430,9 @@ def _filtered(params: dict[str, str], now: datetime):
         try:
             min_lon, min_lat, max_lon, max_lat = (float(v) for v in params["bbox"].split(","))
         except ValueError:
-            raise Open311Error(400, "bbox 须为 minLng,minLat,maxLng,maxLat。") from None
+            raise Open311Error(400, "bbox 须为 minLng,minLat,maxLng,maxLat 四个数。") from None
+        if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
+            raise Open311Error(400, "bbox 的四个数须为有限数值。")
         qs = qs.filter(lon__gte=min_lon, lon__lte=max_lon, lat__gte=min_lat, lat__lte=max_lat)
     page_size = _int("page_size", params.get("page_size"), MAX_RESULTS, 1, MAX_RESULTS)
     page = _int("page", params.get("page"), 1, 1, 1_000_000)

@@ -12,6 +12,11 @@ from cityops.cases.models import Channel, CoordSystem
 from cityops.catalog.models import CaseType, CategorySystem, Urgency
 
 MAX_PAGE_SIZE = 100
+# Paging deeper than 10,000 pages is an export's job; the bound also keeps the offset a database integer.
+MAX_PAGE = 10_000
+# Row ids and counters the client sends back: at most what a 32-bit database integer holds.
+MAX_INT = 2_147_483_647
+MAX_ID = 9_223_372_036_854_775_807
 
 
 class ErrorOut(Schema):
@@ -81,6 +86,7 @@ class CaseIn(Schema):
     urgency: Urgency | None = None
     reporter_name: str = Field("", max_length=64)
     reporter_phone: str = Field("", max_length=32)
+    no_callback: bool = Field(False, description="反映人不需要回访：办结后不进入回访队列")
     channel: Channel | None = Field(None, description="来源渠道；默认按角色：外部系统 api，受理员 hotline，网格员 inspector")
     external_id: str = Field("", max_length=64, description="来源系统中的编号；同一渠道内重复会被拒绝")
 
@@ -90,19 +96,25 @@ class ActionIn(Schema):
 
     note: str | None = Field(None, max_length=4000, description="说明（各操作通用）")
     department: str | None = Field(None, description="dispatch：处置部门编码")
-    reason: str | None = Field(None, description="return：not_our_duty, wrong_location, insufficient_info, other")
+    reason: str | None = Field(
+        None, description="return：not_our_duty, wrong_location, insufficient_info, other；退单说明写在 note（必填）"
+    )
+    suggested_department: str | None = Field(None, description="return：建议的处置部门编码（可选）")
     value: float | str | None = Field(None, description="request_extension / approve_extension：延期时长")
     unit: str | None = Field(None, description="延期时长单位：work_hour, work_day, hour, day")
     result: str | None = Field(None, max_length=4000, description="respond：处置结果")
     passed: bool | None = Field(None, description="verify：核查是否通过")
-    satisfaction: str | None = Field(None, description="callback：satisfied, basically_satisfied, unsatisfied")
-    reopen: bool | None = Field(None, description="callback：是否重办")
+    satisfaction: str | None = Field(
+        None, description="callback / correct_satisfaction：satisfied, basically_satisfied, unsatisfied。"
+        "未接通用 callback_attempt；更正（领导）须在 note 中写明理由；不满意复核用 review（note 必填）或 reopen（重办，note 必填）",
+    )
+    reopen: bool | None = Field(None, description="已停用：回访不再直接重办，不满意的案件由派遣员在复核中 reopen")
     master: str | None = Field(None, description="merge：主案件编号")
     category: str | None = Field(None, description="register：分类编码")
     urgency: str | None = Field(None, description="register：normal / urgent")
     case_type: str | None = Field(None, validation_alias=AliasChoices("type", "case_type"), description="register：工单类型")
     answer: str | None = Field(None, max_length=4000, description="answer：答复内容")
-    version: int | None = Field(None, description="读取时的版本号；案件已被他人更新时返回 409 conflict")
+    version: int | None = Field(None, ge=1, le=MAX_INT, description="读取时的版本号；案件已被他人更新时返回 409 conflict")
 
 
 class CaseOut(Schema):
@@ -132,12 +144,22 @@ class CaseOut(Schema):
     handle_deadline: datetime | None
     sla_level: str = Field(..., description="none / green / yellow / red")
     extension_pending: bool
+    return_pending: bool = Field(False, description="退单待派遣员审核（审核前部门不能办理）")
+    return_request: dict[str, Any] | None = Field(
+        None, description="最近的退单：reason, note, suggested_department, requested_at, department"
+    )
     supervised: bool
     urge_count: int
     master: str | None = Field(None, description="合并到的主案件编号")
     result: str
     answer: str
-    satisfaction: str
+    satisfaction: str = Field(..., description="案件的满意度结果（首次回访或市民评价确定，仅领导可更正）")
+    satisfaction_source: str = Field("", description="callback / citizen")
+    satisfaction_at: datetime | None = None
+    citizen_satisfaction: str = Field("", description="市民本人的评价，工作人员回访不会覆盖")
+    callback_status: str = Field("", description="not_needed / pending / done / unreachable；未结案时为空")
+    callback_attempts: int = 0
+    review_status: str = Field("", description="不满意复核：pending / reviewed / reopened")
     created_at: datetime
     registered_at: datetime | None
     dispatched_at: datetime | None
@@ -167,7 +189,7 @@ class CaseQuery(Schema):
     overdue: bool | None = None
     sla: str | None = Field(None, description="green / yellow / red")
     q: str | None = Field(None, max_length=100, description="编号、描述、地址关键字")
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="页码；更多数据请用导出（/api/v1/exports/cases）")
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
 

@@ -7,6 +7,7 @@ errors included, is JSON: see `errors.py`.
 from __future__ import annotations
 
 import functools
+import json
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import re_path
@@ -30,13 +31,26 @@ class Renderer(JSONRenderer):
 
 
 class SafeParser(Parser):
-    """ninja's JSON body parser, refusing NUL characters and over-deep nesting with a 400."""
+    """ninja's JSON body parser, refusing NUL characters and over-deep nesting with a 400;
+    a multipart form (an action with photos) is read as its fields."""
 
     def parse_body(self, request):
+        multipart = (request.META.get("CONTENT_TYPE") or "").lower().startswith("multipart/form-data")
+        if multipart and "/actions/" in request.path:
+            # A workflow action with photos (respond, verify): its fields are form fields, the
+            # files are read by the endpoint from request.FILES. Other endpoints take JSON only.
+            data = {key: request.POST.get(key) for key in request.POST}
+            refuse_nul(data)
+            return data
         try:
             data = super().parse_body(request)
         except RecursionError:
             raise ApiError(400, "invalid_json", "请求体的 JSON 嵌套过深。") from None
+        except ValueError as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                raise
+            # An integer of more than 4,300 digits: Python refuses to convert it.
+            raise ApiError(400, "invalid_json", "请求体含有过长的数字。") from None
         refuse_nul(data)
         return data
 
