@@ -26,7 +26,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, ExtractHour, TruncDate, TruncMonth
 from django.dispatch import receiver
 from django.utils import timezone
@@ -35,7 +48,7 @@ from cityops.analytics.models import ALL_STREETS, DISTRICT_DIMS, DailyCount, Dim
 from cityops.analytics.periods import day_bounds, month_start
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.signals import case_events_committed
-from cityops.cases.states import OPEN_STATUSES, Action, Status
+from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Status
 from cityops.common.db import asynchronous_commit
 
 logger = logging.getLogger("cityops.analytics")
@@ -89,13 +102,38 @@ def event_facts(event: CaseEvent) -> list[tuple[str, str]]:
         facts.append((Dim.EVENT, EV_REJECT))
     if event.action == Action.RETURN:
         facts.append((Dim.EVENT, EV_RETURN))
-        if payload.get("mis_dispatch") is True:
-            facts.append((Dim.EVENT, EV_MISDISPATCH))
+    if redispatches_a_mis_dispatch(event):
+        facts.append((Dim.EVENT, EV_MISDISPATCH))
     if event.action == Action.VERIFY and payload.get("passed") is False:
         facts.append((Dim.EVENT, EV_REWORK))
     if event.action == Action.REOPEN or (event.action == Action.CALLBACK and payload.get("reopen") is True):
         facts.append((Dim.EVENT, EV_REOPEN))
     return facts
+
+
+def _effective_returns() -> Q:
+    """Returns that sent the case back to the center: at once (not pending) or accepted later."""
+    immediate = Q(action=Action.RETURN) & (Q(payload__pending=False) | ~Q(payload__has_key="pending"))
+    return immediate | Q(action=Action.ACCEPT_RETURN)
+
+
+def _not_our_duty() -> Q:
+    return Q(payload__mis_dispatch=True) | Q(payload__reason=ReturnReason.NOT_OUR_DUTY.value)
+
+
+def redispatches_a_mis_dispatch(event: CaseEvent) -> bool:
+    """A dispatch that corrects a mis-dispatch (the assessment's rule, `assessment.metrics`): the
+    case came back as 非本单位职责 and now goes to another department. Counted on this day."""
+    if event.action != Action.DISPATCH or event.from_status != Status.RETURNED:
+        return False
+    latest = (
+        CaseEvent.objects.filter(_effective_returns(), case_id=event.case_id)
+        .filter(Q(created_at__lt=event.created_at) | Q(created_at=event.created_at, pk__lt=event.pk))
+        .order_by("-created_at", "-id").first()
+    )
+    if latest is None or latest.department_id == event.department_id:
+        return False
+    return CaseEvent.objects.filter(_not_our_duty(), pk=latest.pk).exists()
 
 
 def fixes_result(event: CaseEvent) -> bool:
@@ -316,7 +354,6 @@ def _event_queries(qs: QuerySet[CaseEvent]) -> list[tuple[str, QuerySet]]:
         (EV_CLOSE, Q(to_status=closed) & ~Q(from_status=closed)),
         (EV_REJECT, Q(to_status=rejected) & ~Q(from_status=rejected)),
         (EV_RETURN, Q(action=Action.RETURN)),
-        (EV_MISDISPATCH, Q(action=Action.RETURN, payload__mis_dispatch=True)),
         (EV_REWORK, Q(action=Action.VERIFY, payload__passed=False)),
         (EV_REOPEN, Q(action=Action.REOPEN) | Q(action=Action.CALLBACK, payload__reopen=True)),
     ]
@@ -329,6 +366,19 @@ def _event_queries(qs: QuerySet[CaseEvent]) -> list[tuple[str, QuerySet]]:
             .annotate(rn=Count("pk"))
         )
         out.append((Dim.EVENT, agg))
+    latest_return = (
+        CaseEvent.objects.filter(_effective_returns(), case=OuterRef("case"), created_at__lte=OuterRef("created_at"))
+        .exclude(pk=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    )
+    corrected = CaseEvent.objects.filter(_not_our_duty(), pk=OuterRef("latest_return")).exclude(department=OuterRef("department"))
+    mis = (
+        qs.filter(action=Action.DISPATCH, from_status=Status.RETURNED)
+        .annotate(latest_return=Subquery(latest_return)).filter(Exists(corrected)).order_by()
+        .annotate(rd=TruncDate("created_at"), rs=Coalesce("case__street_id", 0), rk=Value(EV_MISDISPATCH, output_field=CharField()))
+        .values("rd", "rs", "rk")
+        .annotate(rn=Count("pk"))
+    )
+    out.append((Dim.EVENT, mis))
     return out
 
 
