@@ -13,10 +13,12 @@ class ApiConfig(AppConfig):
         from cityops.api import roles_extension  # noqa: F401
         from cityops.api.models import ApiToken, WebhookSubscription
         from cityops.api.tokens import token_rows
-        from cityops.api.webhooks import on_case_events, subscriptions_present
-        from cityops.cases.signals import case_events_committed
+        from cityops.api.webhooks import on_case_event_recorded, on_cases_imported, subscriptions_present
+        from cityops.cases.signals import case_event_recorded, cases_imported
 
-        case_events_committed.connect(on_case_events, dispatch_uid="cityops.api.webhooks")
+        # Delivery rows are written in the event's own transaction (the case as that event left it).
+        case_event_recorded.connect(on_case_event_recorded, dispatch_uid="cityops.api.webhooks")
+        cases_imported.connect(on_cases_imported, dispatch_uid="cityops.api.webhooks.imported")
         for signal in (post_save, post_delete):
             signal.connect(subscriptions_present.invalidate, sender=WebhookSubscription, dispatch_uid=f"cityops.api.webhooks.{signal}")
             # A token, or its user (deactivated, password changed or expired), changed.

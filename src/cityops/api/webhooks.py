@@ -2,16 +2,23 @@
 
 The outbox is the case history itself: every state change appends its CaseEvent in the
 same transaction, so an event cannot be committed without being recorded. Deliveries
-(`WebhookDelivery`, one per subscription and event) are created two ways, both idempotent
+(`WebhookDelivery`, one per subscription and event) are created three ways, all idempotent
 on (subscription, event):
 
-* right after commit, from the `case_events_committed` signal (the fast path);
-* by `webhook_sweep()`, which re-reads the recent history and adds what is missing:
-  events whose process died between commit and signal, and events that send no signal
-  (the SLA scan's 超期). Nothing is lost while the worker or Redis is down.
+* inside the event's own transaction, from `case_event_recorded` (`cases.fanout.announce`):
+  the payload is the case exactly as that event left it, whatever happens to it later;
+* after a bulk import, from `cases_imported`: one `case.created` per imported case, dated
+  with its report time (those events are older than any sweep looks back);
+* by `webhook_sweep()`, which re-reads the recent history and adds what is missing: events
+  that are written without the signal (the SLA scan's 即将超期/超期, a few seconds before the
+  sweep reads the case) and anything a failed enqueue left out.
 
-`deliver_due_webhooks()` is the periodic task: it sweeps, then POSTs every due delivery,
-retrying failures with exponential backoff. Each body is signed:
+`deliver_due_webhooks()` is the periodic task: it sweeps, then POSTs the due deliveries,
+retrying failures with exponential backoff. Per subscription, a case's events go out in the
+order they happened: a delivery waits while an earlier event of the same case for the same
+subscription is still pending (retrying included). Subscriptions take turns, and due retries
+go before never-tried deliveries, so one endpoint's backlog never starves another endpoint or
+its own retries. Each body is signed:
 
     X-CityOps-Timestamp: <unix seconds>
     X-CityOps-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>
@@ -220,16 +227,53 @@ def webhook_enqueue(*, event: CaseEvent, case: Case | None = None, now: datetime
     return len(rows)
 
 
-def on_case_events(sender, items: list[tuple[Case, CaseEvent]], **kwargs) -> None:
-    """Receiver of `case_events_committed`; the sweep covers anything it misses, so it never raises."""
+def on_case_event_recorded(sender, case: Case, event: CaseEvent, **kwargs) -> None:
+    """Receiver of `case_event_recorded`, inside the event's transaction: the delivery rows,
+    with the case as this event left it. A failure here must not undo the case's change: it
+    is rolled back to its savepoint and logged, and the sweep adds the rows later."""
     if not any_active_subscription():
         return
-    for case, event in items:
-        try:
-            with transaction.atomic():  # a savepoint when a fan-out batch is running
-                webhook_enqueue(event=event, case=case)
-        except Exception:
-            log.exception("webhook enqueue failed for event %s; the sweep will retry", event.pk)
+    try:
+        with transaction.atomic():
+            webhook_enqueue(event=event, case=case)
+    except Exception:
+        log.exception("webhook enqueue failed for event %s; the sweep will retry", event.pk)
+
+
+IMPORT_CHUNK = 500
+
+
+def on_cases_imported(sender, case_ids: list[int], **kwargs) -> None:
+    """Receiver of `cases_imported` (after the import committed): `case.created` for each
+    imported case, to every subscription that wants it and may see the case. The events carry
+    the rows' report times, usually long before the sweep's window, so they are queued here."""
+    if not case_ids or not any_active_subscription():
+        return
+    try:
+        webhook_enqueue_imported(case_ids)
+    except Exception:
+        log.exception("webhook rows of %s imported cases failed", len(case_ids))
+
+
+def webhook_enqueue_imported(case_ids: list[int], *, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    added = 0
+    for subscription in WebhookSubscription.objects.filter(active=True).select_related("account"):
+        actions = _actions_for(subscription)
+        if actions is not None and Action.CREATE not in actions:
+            continue
+        visible = cases_visible_to(subscription.account)
+        for start in range(0, len(case_ids), IMPORT_CHUNK):
+            events = (
+                CaseEvent.objects.filter(case_id__in=case_ids[start : start + IMPORT_CHUNK], action=Action.CREATE,
+                                         case__in=visible.values("pk"))
+                .select_related("case__category", "case__department", "case__street", "case__community", "case__grid")
+                .order_by("id")
+            )
+            rows = [_delivery(subscription, event, "case.created", event.case, now) for event in events]
+            WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+            added += len(rows)
+    return added
 
 
 def webhook_sweep(*, now: datetime | None = None) -> int:
@@ -259,13 +303,22 @@ def webhook_sweep(*, now: datetime | None = None) -> int:
         for event in batch:
             kind = _wanted(subscription, event)
             if kind is not None:
-                rows.append(_delivery(subscription, event, kind, event.case, now))
+                rows.append(_delivery(subscription, event, kind, _as_of(event), now))
         if rows:
             WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
             added += len(rows)
     if complete:  # a truncated sweep keeps its cursor and continues next time
         WebhookCursor.objects.update_or_create(pk=1, defaults={"swept_until": now})
     return added
+
+
+def _as_of(event: CaseEvent) -> Case:
+    """The case for a swept event's payload: as it is now (the sweep comes seconds after the
+    SLA scan's events it is there for), but in the state the event itself recorded."""
+    case = event.case
+    if event.to_status and case.status != event.to_status:
+        case.status = event.to_status
+    return case
 
 
 # ---------------------------------------------------------------- delivery
@@ -338,11 +391,39 @@ def time_budget() -> float:
     return float(getattr(settings, "CITYOPS_WEBHOOK_RUN_SECONDS", 60))
 
 
+def _due(subscription_id: int, now: datetime, limit: int) -> list[WebhookDelivery]:
+    """A subscription's deliveries that may go now, in the order they should: due retries first
+    (they have waited their back-off already), then never-tried ones, oldest first. A delivery
+    whose case has an earlier event still pending for this subscription waits for it."""
+    earlier_pending = WebhookDelivery.objects.filter(
+        subscription_id=OuterRef("subscription_id"), case_event__case_id=OuterRef("case_event__case_id"),
+        case_event_id__lt=OuterRef("case_event_id"), status=DeliveryStatus.PENDING,
+    )
+    due = (
+        WebhookDelivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .exclude(Exists(earlier_pending)).select_related("subscription")
+    )
+    retries = list(due.filter(attempts__gt=0).order_by("next_attempt_at", "id")[:limit])
+    fresh = list(due.filter(attempts=0).order_by("next_attempt_at", "id")[: limit - len(retries)]) if len(retries) < limit else []
+    return retries + fresh
+
+
+def _round_robin(queues: list[list[WebhookDelivery]]) -> list[WebhookDelivery]:
+    """One delivery of each subscription in turn: an endpoint with a backlog of thousands
+    delays another endpoint by one delivery per turn, not by its whole backlog."""
+    out = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[turn] for q in queues if turn < len(q))
+    return out
+
+
 def deliver_due_webhooks(*, now: datetime | None = None, limit: int = 200, sweep: bool = True) -> dict[str, int]:
     """The periodic task (Celery beat, or the in-process scheduler): sweep the outbox, then
-    deliver what is due. Safe on several workers at once: each delivery is claimed with a
-    conditional UPDATE before it is sent. A run stops after `CITYOPS_WEBHOOK_RUN_SECONDS`,
-    and an endpoint that fails is not tried again within the same run.
+    deliver what is due, subscriptions taking turns (see the module docstring for the order).
+    Safe on several workers at once: each delivery is claimed with a conditional UPDATE
+    before it is sent. A run stops after `CITYOPS_WEBHOOK_RUN_SECONDS`; an endpoint that
+    fails is not tried again within the same run. When a sent delivery lets the next event of
+    its case go, another round follows within the same run.
 
     Returns counts: swept (outbox rows added), sent, failed (will retry), given_up."""
     now = now or timezone.now()
@@ -350,27 +431,38 @@ def deliver_due_webhooks(*, now: datetime | None = None, limit: int = 200, sweep
     run = {"swept": 0, "sent": 0, "failed": 0, "given_up": 0}
     if sweep:
         run["swept"] = webhook_sweep(now=now)
-    due = list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, subscription__active=True)
-        .select_related("subscription").order_by("next_attempt_at", "id")[:limit]
-    )
     failing: set[int] = set()
-    for delivery in due:
-        if time.monotonic() - started > time_budget():
+    tried: set[int] = set()
+    while time.monotonic() - started <= time_budget():
+        subscriptions = (
+            WebhookSubscription.objects.filter(active=True)
+            .filter(Exists(WebhookDelivery.objects.filter(subscription=OuterRef("pk"), status=DeliveryStatus.PENDING,
+                                                          next_attempt_at__lte=now)))
+            .exclude(pk__in=failing).order_by("pk").values_list("pk", flat=True)
+        )
+        due = [d for d in _round_robin([_due(pk, now, limit) for pk in subscriptions]) if d.pk not in tried]
+        if not due:
             break
-        if delivery.subscription_id in failing:
-            continue
-        with transaction.atomic():
-            claimed = WebhookDelivery.objects.filter(
-                pk=delivery.pk, status=DeliveryStatus.PENDING, next_attempt_at=delivery.next_attempt_at,
-            ).update(next_attempt_at=now + CLAIM_LEASE)
-        if not claimed:
-            continue  # another worker has it
-        if deliver(delivery, now=now):
-            run["sent"] += 1
-            continue
-        failing.add(delivery.subscription_id)
-        run["given_up" if delivery.status == DeliveryStatus.FAILED else "failed"] += 1
+        sent_before = run["sent"]
+        for delivery in due:
+            if time.monotonic() - started > time_budget():
+                break
+            if delivery.subscription_id in failing:
+                continue
+            tried.add(delivery.pk)
+            with transaction.atomic():
+                claimed = WebhookDelivery.objects.filter(
+                    pk=delivery.pk, status=DeliveryStatus.PENDING, next_attempt_at=delivery.next_attempt_at,
+                ).update(next_attempt_at=now + CLAIM_LEASE)
+            if not claimed:
+                continue  # another worker has it
+            if deliver(delivery, now=now):
+                run["sent"] += 1
+                continue
+            failing.add(delivery.subscription_id)
+            run["given_up" if delivery.status == DeliveryStatus.FAILED else "failed"] += 1
+        if run["sent"] == sent_before:
+            break
     return run
 
 

@@ -17,7 +17,9 @@ Two modes (`settings.CITYOPS_EVENT_FANOUT`):
 the transaction that sends the signal: two workers never take the same event, and a worker
 killed mid-batch rolls back, leaving the rows for the next run — each event's effects happen
 once. Listeners see the case as it is when the batch runs (it may have moved on since the
-event); they count from the event's own fields where that matters.
+event); they count from the event's own fields where that matters. What must record the case
+as the event left it listens to `signals.case_event_recorded` instead, which `announce` sends
+inside the event's own transaction (webhook deliveries: `api/webhooks.py`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from cityops.cases.models import Case, CaseEvent, PendingFanout
-from cityops.cases.signals import case_events_committed
+from cityops.cases.signals import case_event_recorded, case_events_committed
 
 INLINE = "inline"
 DEFERRED = "deferred"
@@ -41,7 +43,11 @@ def mode() -> str:
 
 
 def announce(case: Case, event: CaseEvent) -> None:
-    """Call inside the transaction that wrote `event`."""
+    """Call inside the transaction that wrote `event`, with the case as that event left it.
+
+    `case_event_recorded` goes out at once, inside the transaction, so outboxes that record
+    the case as it was (webhook payloads) see this state and not a later one."""
+    case_event_recorded.send(sender=Case, case=case, event=event)
     if mode() == DEFERRED:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {PendingFanout._meta.db_table} (event_id) VALUES (%s)", [event.pk])

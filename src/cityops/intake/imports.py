@@ -7,17 +7,24 @@
    ids duplicated in the file or already in the database. Every problem becomes a
    `RowError` (row, column, value, why).
 2. **Write** — only when there is nothing to reject, or with `skip_invalid=True` for the
-   valid rows — in ONE transaction, in batches of plain INSERTs: the cases and their
-   `create` events, with the day's case numbers reserved in bulk (`case_numbers_reserve`)
-   and the 立案 SLA clock from `cases.sla.stage_fields`, as `cases.services.case_create`
-   does for one case.
+   valid rows — in chunks of `BATCH_SIZE` rows, each chunk its own short transaction of
+   plain INSERTs: the cases and their `create` events, with the day's case numbers reserved
+   in bulk (`case_numbers_reserve`) and the 立案 SLA clock from `cases.sla.stage_fields`, as
+   `cases.services.case_create` does for one case. Short transactions let the rest of the
+   site keep writing during a big import (on SQLite one writer at a time holds the file: a
+   single 100,000-row transaction made every other write wait until it timed out).
+   All or nothing still holds: every row was checked before the first chunk, and if a
+   chunk fails (the database refuses it), the chunks already committed are deleted again
+   (`_undo`), so the import leaves no case behind. Meanwhile the cases of committed chunks
+   are visible, as `新` cases, like any that arrive while the import runs.
 
 The business rules are those of `case_create` and the hotline intake form (required
 description, leaf categories only, location required except for 咨询/建议/表扬, the phone
 format, points outside the district refused); only the way rows reach the database differs.
 `case_events_committed` is not sent per case (a 100,000-row file would mean 100,000 routing
 and analytics receiver calls): `refresh_derived` brings the duplicate-search index and the
-analytics rollups up to date in bulk instead, and `cases_imported` is sent once after commit.
+analytics rollups up to date in bulk instead, and `cases_imported` is sent once after the
+last chunk committed (webhooks send `case.created` for each imported case from it).
 """
 
 from __future__ import annotations
@@ -35,7 +42,6 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.dispatch import Signal
 from django.utils import timezone
 
 from cityops.audit.models import AuditAction
@@ -43,6 +49,7 @@ from cityops.audit.services import audit_record
 from cityops.cases import sla
 from cityops.cases.models import Case, CaseEvent, CaseNumberCounter, CoordSystem, new_tracking_code
 from cityops.cases.services import NUMBER_PREFIX
+from cityops.cases.signals import cases_imported
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import Stage, TimeLimit
 from cityops.intake.import_checks import (
@@ -83,8 +90,6 @@ from cityops.intake.import_checks import (
 
 logger = logging.getLogger(__name__)
 
-# Sent once after an import committed: sender=Case, import_id=str, case_ids=list[int].
-cases_imported = Signal()
 
 BATCH_SIZE = 1000
 IMPORT_LABEL = "批量导入"
@@ -351,73 +356,109 @@ class RegisterClock:
 
 
 def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: ImportResult, progress: ProgressFn) -> list[int]:
-    """Insert the validated rows and their create events in one transaction (see module docstring)."""
-    adapt_dt = _datetime_adapter()
-    adapt_json = connection.ops.adapt_json_value
-    tz = timezone.get_current_timezone()
-    days = Counter(item[R_CREATED].astimezone(tz).date() for item in valid)
-    with transaction.atomic():  # one short transaction for all the days (one commit, not one per day)
-        numbers = {day: iter(case_numbers_reserve(day, count)) for day, count in sorted(days.items())}
-    codes = _tracking_codes(len(valid))
-    created_by = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
-    label = (str(actor) if created_by else "") or IMPORT_LABEL
-    limits = register_limits({(item[R_CATEGORY], item[R_URGENCY], item[R_TYPE]) for item in valid})
-    register_clock = RegisterClock()
-    adapted: dict[tuple, tuple] = {}  # (deadline, warn_at) → as the database takes them
-    preassign = connection.vendor == "postgresql"  # ids drawn from the sequence, rows COPYed with them
-    cases = _Inserter(Case, ["id", *_CASE_COLUMNS] if preassign else _CASE_COLUMNS)
-    events = _Inserter(CaseEvent, _EVENT_COLUMNS)
-    updated = adapt_dt(now)
+    """Insert the validated rows and their create events, a chunk per transaction; a failed
+    chunk undoes the ones before it (see the module docstring)."""
+    writer = _ChunkWriter(valid, actor=actor, import_id=import_id, now=now)
     ids: list[int] = []
-    done = 0
+    commit_seconds = 0.0
     progress("write", 0, len(valid))
-    with _SqliteBigCache(), transaction.atomic():
-        for start in range(0, len(valid), BATCH_SIZE):
-            batch = valid[start : start + BATCH_SIZE]
-            case_rows = []
-            batch_numbers = []
-            batch_created = []
-            for offset, item in enumerate(batch):
-                created = item[R_CREATED]
-                limit = limits[(item[R_CATEGORY], item[R_URGENCY], item[R_TYPE])]
-                fields = register_clock.fields(created, limit)
-                moments = (fields["deadline"], fields["warn_at"])
-                clock = adapted.get(moments)
-                if clock is None:
-                    clock = adapted[moments] = (adapt_dt(moments[0]), adapt_dt(moments[1]))
-                number = next(numbers[created.astimezone(tz).date()])
-                created_db = adapt_dt(created)
-                batch_numbers.append(number)
-                batch_created.append(created_db)
-                case_rows.append([
-                    number, codes[start + offset], item[R_CHANNEL], item[R_EXTERNAL], item[R_TYPE], item[R_CATEGORY],
-                    item[R_URGENCY], item[R_TITLE], item[R_DESCRIPTION], item[R_LON], item[R_LAT],
-                    item[R_COORD] if item[R_LON] is not None else CoordSystem.WGS84, item[R_ADDRESS],
-                    item[R_GRID], item[R_COMMUNITY], item[R_STREET], item[R_NAME], item[R_PHONE], Status.NEW,
-                    created_by, created_db, updated, fields["stage"], created_db, fields["stage_unit"], *clock,
-                    fields["sla_level"],
-                ])
-            if preassign:
-                pks = _next_ids(Case, len(case_rows))
-                cases.insert([[pk, *row] for pk, row in zip(pks, case_rows, strict=True)])
-            else:
-                cases.insert(case_rows)
-                pks = _case_ids(batch_numbers)
-            event_rows = []
-            for pk, created_db, item in zip(pks, batch_created, batch, strict=True):
-                ids.append(pk)
-                payload = {"channel": item[R_CHANNEL], "coord_system": item[R_COORD], "import": import_id, "row": item[R_ROW]}
-                event_rows.append([pk, created_db, created_by, label, Action.CREATE, "", Status.NEW, adapt_json(payload, None)])
-            events.insert(event_rows)
-            if start == 0:
-                result.first_number = batch_numbers[0]
-            result.last_number = batch_numbers[-1]
-            done += len(batch)
-            progress("write", done, len(valid))
-        transaction.on_commit(lambda: cases_imported.send(sender=Case, import_id=import_id, case_ids=ids))
-        commit_started = time.perf_counter()
-    result.timings["commit"] = round(time.perf_counter() - commit_started, 3)
+    try:
+        with _SqliteBigCache():
+            for start in range(0, len(valid), BATCH_SIZE):
+                with transaction.atomic():
+                    chunk_ids, numbers = writer.write(start)
+                    commit_started = time.perf_counter()
+                commit_seconds += time.perf_counter() - commit_started
+                ids.extend(chunk_ids)
+                result.first_number = result.first_number or numbers[0]
+                result.last_number = numbers[-1]
+                progress("write", len(ids), len(valid))
+    except BaseException:
+        _undo(ids, import_id)
+        raise
+    result.timings["commit"] = round(commit_seconds, 3)
+    transaction.on_commit(lambda: cases_imported.send(sender=Case, import_id=import_id, case_ids=ids))
     return ids
+
+
+def _undo(ids: list[int], import_id: str) -> None:
+    """Delete the cases of the chunks an import committed before one of its chunks failed."""
+    if not ids:
+        return
+    try:
+        for start in range(0, len(ids), BATCH_SIZE):
+            with transaction.atomic():
+                Case.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).delete()
+    except Exception:
+        logger.exception("import %s failed and its %s cases could not be removed again (ids %s…%s)",
+                         import_id, len(ids), ids[0], ids[-1])
+        raise
+    logger.warning("import %s failed; the %s cases of its committed chunks were removed again", import_id, len(ids))
+
+
+class _ChunkWriter:
+    """What every chunk of one import shares: reserved numbers and tracking codes, the 立案
+    limits and clock, the prepared INSERTs. `write(start)` inserts one chunk."""
+
+    def __init__(self, valid: list[list], *, actor, import_id: str, now: datetime) -> None:
+        self.valid = valid
+        self.import_id = import_id
+        self.adapt_dt = _datetime_adapter()
+        self.adapt_json = connection.ops.adapt_json_value
+        self.tz = timezone.get_current_timezone()
+        days = Counter(item[R_CREATED].astimezone(self.tz).date() for item in valid)
+        with transaction.atomic():  # one short transaction for all the days (one commit, not one per day)
+            self.numbers = {day: iter(case_numbers_reserve(day, count)) for day, count in sorted(days.items())}
+        self.codes = _tracking_codes(len(valid))
+        self.created_by = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+        self.label = (str(actor) if self.created_by else "") or IMPORT_LABEL
+        self.limits = register_limits({(item[R_CATEGORY], item[R_URGENCY], item[R_TYPE]) for item in valid})
+        self.register_clock = RegisterClock()
+        self.adapted: dict[tuple, tuple] = {}  # (deadline, warn_at) → as the database takes them
+        self.preassign = connection.vendor == "postgresql"  # ids drawn from the sequence, rows COPYed with them
+        self.cases = _Inserter(Case, ["id", *_CASE_COLUMNS] if self.preassign else _CASE_COLUMNS)
+        self.events = _Inserter(CaseEvent, _EVENT_COLUMNS)
+        self.updated = self.adapt_dt(now)
+
+    def write(self, start: int) -> tuple[list[int], list[str]]:
+        """INSERT rows valid[start:start + BATCH_SIZE] and their events: (case ids, case numbers)."""
+        batch = self.valid[start : start + BATCH_SIZE]
+        case_rows = []
+        numbers = []
+        created_values = []
+        for offset, item in enumerate(batch):
+            created = item[R_CREATED]
+            limit = self.limits[(item[R_CATEGORY], item[R_URGENCY], item[R_TYPE])]
+            fields = self.register_clock.fields(created, limit)
+            moments = (fields["deadline"], fields["warn_at"])
+            clock = self.adapted.get(moments)
+            if clock is None:
+                clock = self.adapted[moments] = (self.adapt_dt(moments[0]), self.adapt_dt(moments[1]))
+            number = next(self.numbers[created.astimezone(self.tz).date()])
+            created_db = self.adapt_dt(created)
+            numbers.append(number)
+            created_values.append(created_db)
+            case_rows.append([
+                number, self.codes[start + offset], item[R_CHANNEL], item[R_EXTERNAL], item[R_TYPE], item[R_CATEGORY],
+                item[R_URGENCY], item[R_TITLE], item[R_DESCRIPTION], item[R_LON], item[R_LAT],
+                item[R_COORD] if item[R_LON] is not None else CoordSystem.WGS84, item[R_ADDRESS],
+                item[R_GRID], item[R_COMMUNITY], item[R_STREET], item[R_NAME], item[R_PHONE], Status.NEW,
+                self.created_by, created_db, self.updated, fields["stage"], created_db, fields["stage_unit"], *clock,
+                fields["sla_level"],
+            ])
+        if self.preassign:
+            pks = _next_ids(Case, len(case_rows))
+            self.cases.insert([[pk, *row] for pk, row in zip(pks, case_rows, strict=True)])
+        else:
+            self.cases.insert(case_rows)
+            pks = _case_ids(numbers)
+        event_rows = []
+        for pk, created_db, item in zip(pks, created_values, batch, strict=True):
+            payload = {"channel": item[R_CHANNEL], "coord_system": item[R_COORD], "import": self.import_id, "row": item[R_ROW]}
+            event_rows.append([pk, created_db, self.created_by, self.label, Action.CREATE, "", Status.NEW,
+                               self.adapt_json(payload, None)])
+        self.events.insert(event_rows)
+        return list(pks), numbers
 
 
 def refresh_derived(case_ids: list[int]) -> dict[str, float]:
@@ -537,7 +578,7 @@ def cases_import(
         result.status = "rejected"
         result.message = exc.message
     except Exception:
-        # The write is one transaction: it has been rolled back, nothing is half-written.
+        # The chunk that failed was rolled back and `_undo` removed the ones before it.
         logger.exception("import %s failed", result.import_id)
         result.status = "failed"
         result.created = 0

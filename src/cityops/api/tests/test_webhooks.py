@@ -160,9 +160,15 @@ def test_subscriptions_get_only_their_events_and_only_cases_they_may_see(
     assert webhooks.event_types(CaseEvent.objects.get(action="answer")) == ["case.closed"]
 
 
-def test_the_sweep_delivers_what_the_signal_missed_and_the_sla_scan_writes(receiver, leader, category):
+def test_the_sweep_delivers_what_the_enqueue_missed_and_the_sla_scan_writes(receiver, leader, category, monkeypatch):
     subscribe(leader, receiver.url, ["case.created", "case.overdue"])
-    case = make_case(category=category)  # committed without running the hook: a crash right after commit
+
+    def broken(**kwargs):
+        raise RuntimeError("enqueue failed")
+
+    monkeypatch.setattr(webhooks, "webhook_enqueue", broken)
+    case = make_case(category=category)  # the case commits all the same; its delivery row is missing
+    monkeypatch.undo()
     CaseEvent.objects.create(case=case, created_at=timezone.now(), actor_label="系统", action=Action.SLA_OVERDUE,
                              from_status="new", to_status="new")  # what the SLA scan writes, with no signal
     assert WebhookDelivery.objects.count() == 0
@@ -205,3 +211,60 @@ def test_admin_creates_a_subscription_with_a_secret_shown_once(admin_client, lea
     response = admin_client.post("/admin/api/webhooksubscription/add/", {
         "name": "坏地址", "account": leader.pk, "url": "ftp://example.com/x", "events": ["*"]})
     assert response.status_code == 200 and not WebhookSubscription.objects.filter(name="坏地址").exists()
+
+
+# ---------------------------------------------------------------- order, snapshots, fairness
+
+
+@pytest.mark.parametrize("fanout", ["inline", "deferred"])
+def test_each_payload_carries_the_case_as_that_event_left_it(receiver, leader, category, people, department, settings, fanout):
+    settings.CITYOPS_EVENT_FANOUT = fanout
+    subscribe(leader, receiver.url)
+    case = make_case(category=category)
+    case = case_transition(case=case, action=Action.REGISTER, actor=people["operator"])
+    case_transition(case=case, action=Action.DISPATCH, actor=people["dispatcher"], data={"department": department.code})
+
+    webhooks.deliver_due_webhooks()
+    seen = [(p["type"], p["case"]["status"], (p["case"]["department"] or {}).get("code"), p["case"]["version"])
+            for p in receiver.payloads()]
+    assert seen == [("case.created", "new", None, 1), ("case.registered", "registered", None, 2),
+                    ("case.dispatched", "dispatched", department.code, 3)]
+
+
+def test_a_cases_events_keep_their_order_when_the_first_is_retried(receiver, leader, category, people):
+    subscribe(leader, receiver.url)
+    case = make_case(category=category)
+    case_transition(case=case, action=Action.REGISTER, actor=people["operator"])
+    receiver.status = 500
+    now = timezone.now()
+    assert webhooks.deliver_due_webhooks(now=now)["failed"] == 1  # case.created failed: retried in 30 s
+
+    receiver.status = 200
+    # case.registered is due, but it waits for case.created of the same case.
+    assert webhooks.deliver_due_webhooks(now=now + timedelta(seconds=10))["sent"] == 0
+    assert webhooks.deliver_due_webhooks(now=now + timedelta(seconds=31))["sent"] == 2
+    assert [p["type"] for p in receiver.payloads()] == ["case.created", "case.created", "case.registered"]
+
+
+def test_due_retries_are_not_starved_by_another_endpoints_backlog(receiver, leader, category):
+    busy = subscribe(leader, "http://127.0.0.1:9/down", name="积压")  # connection refused
+    quiet = subscribe(leader, receiver.url, name="大屏")
+    case = make_case(category=category)
+    WebhookDelivery.objects.all().delete()  # only the deliveries below
+    now = timezone.now()
+    events = CaseEvent.objects.bulk_create([
+        CaseEvent(case=case, created_at=now, actor_label="系统", action=Action.SUPERVISE) for _ in range(250)
+    ])
+    WebhookDelivery.objects.bulk_create([
+        WebhookDelivery(subscription=busy, case_event=event, event_type="case.supervised", payload={"id": str(i)},
+                        created_at=now - timedelta(hours=1), next_attempt_at=now - timedelta(hours=1))
+        for i, event in enumerate(events)
+    ])
+    retry = WebhookDelivery.objects.create(
+        subscription=quiet, case_event=events[0], event_type="case.supervised", payload={"id": "retry"}, attempts=3,
+        created_at=now - timedelta(hours=1), next_attempt_at=now - timedelta(minutes=1),
+    )
+    run = webhooks.deliver_due_webhooks(now=now, sweep=False)
+    assert run["sent"] == 1 and run["failed"] == 1
+    retry.refresh_from_db()
+    assert retry.status == DeliveryStatus.SUCCEEDED

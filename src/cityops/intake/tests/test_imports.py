@@ -20,6 +20,7 @@ from cityops.cases.services import CaseInput, case_create, next_case_number
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import LimitUnit, Stage
 from cityops.geo import lookup
+from cityops.intake import imports
 from cityops.intake.import_checks import locate_many
 from cityops.intake.imports import RegisterClock, case_numbers_reserve, cases_import, register_limits
 from cityops.intake.tests.conftest import INSIDE_EAST, INSIDE_WEST, MID, OUTSIDE, E, N, S, W
@@ -125,6 +126,55 @@ def test_all_or_nothing_by_default_and_skip_invalid_on_request(run):
     assert sorted(Case.objects.values_list("external_id", flat=True)) == ["K1", "K3"]
     assert list(AuditEntry.objects.filter(action=AuditAction.IMPORT).order_by("id").values_list("details__status", flat=True)) == [
         "rejected", "partial"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_write_commits_chunk_by_chunk_so_other_writes_go_on_meanwhile(run, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    seen = []
+
+    def progress(phase, done, total):
+        if phase == "write" and done:
+            # Between two chunks no transaction is open: another request may write now.
+            seen.append((done, connection.in_atomic_block, Case.objects.count()))
+
+    result = run(csv_bytes([good_row(外部编号=f"C{i}") for i in range(5)]), "cases.csv", progress=progress)
+    assert result.status == "ok" and result.created == 5
+    assert seen == [(2, False, 2), (4, False, 4), (5, False, 5)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_chunk_removes_the_chunks_already_written(run, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
+    write = imports._ChunkWriter.write
+
+    def fail_third_chunk(self, start):
+        if start == 4:
+            raise imports.IntegrityError("the database refused the chunk")
+        return write(self, start)
+
+    monkeypatch.setattr(imports._ChunkWriter, "write", fail_third_chunk)
+    result = run(csv_bytes([good_row(外部编号=f"C{i}") for i in range(5)]), "cases.csv")
+    assert (result.status, result.created) == ("failed", 0)
+    assert "没有写入任何案件" in result.message
+    assert not Case.objects.exists() and not CaseEvent.objects.exists()
+
+
+def test_imported_cases_are_sent_to_webhooks_as_created_at_their_report_time(run, operator, django_capture_on_commit_callbacks):
+    from cityops.api.models import WebhookDelivery, WebhookSubscription
+
+    leader = UserFactory(role="leader")
+    WebhookSubscription.objects.create(name="大屏", account=leader, url="http://127.0.0.1:9/hook", events=["case.created"],
+                                       secret="s" * 32)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = run(csv_bytes([good_row(外部编号="W1"), good_row(外部编号="W2")]), "cases.csv")
+    assert result.created == 2
+    payloads = [d.payload for d in WebhookDelivery.objects.order_by("id")]
+    assert [(p["type"], p["case"]["external_id"], p["case"]["status"]) for p in payloads] == [
+        ("case.created", "W1", "new"), ("case.created", "W2", "new")]
+    assert {p["created_at"] for p in payloads} == {timezone.localtime(_local(WHEN)).isoformat()}
 
 
 def test_dry_run_checks_without_writing(run):

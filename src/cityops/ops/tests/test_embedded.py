@@ -1,0 +1,184 @@
+"""The embedded default as `make run` serves it: a real `cityops serve` process (its
+auto-reloader included) on a copy of the test database in a SQLite file, its own var
+directory and a free port.
+
+* The periodic jobs run there: the SLA scan marks an overdue case within a minute and the
+  webhook job delivers the case's events to a receiver listening in the test.
+* Sixteen writers at once — city orders (some identical), alarms (some repeats of one
+  device), 立案 and 派遣 — get no error: SQLite runs in WAL mode with a busy timeout and
+  BEGIN IMMEDIATE, so writers queue instead of failing with "database is locked".
+
+They need the SQLite pass of the suite (the copy is taken from its database file in memory).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from cityops.api.keys import apikey_issue
+from cityops.api.models import WebhookSubscription
+from cityops.api.tokens import token_issue
+from cityops.api.webhooks import new_secret
+from cityops.cases.models import Case, SlaLevel
+from cityops.cases.scheduler import serving_process
+from cityops.cases.services import CaseInput, case_create
+from cityops.cases.states import Status
+from cityops.cases.workflow import case_transition
+from cityops.ops import embedded
+from cityops.ops.tests.conftest import INSIDE
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def served_copy(tmp_path):
+    """Start `cityops serve` on a copy of the test database as it is now; stopped afterwards."""
+    if connection.vendor != "sqlite":
+        pytest.skip("the embedded default is SQLite (this runs in the suite's SQLite pass)")
+    servers = []
+
+    def start(**env) -> embedded.Served:
+        database = tmp_path / f"served-{len(servers)}.sqlite3"
+        embedded.copy_database(connection, database)
+        server = embedded.Served(database=database, var_dir=tmp_path / f"var-{len(servers)}", extra_env=env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+class Receiver:
+    """A webhook endpoint in the test process that records what it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"nothing within {timeout:.0f} s: {what}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "serves"),
+    [
+        (["/venv/bin/cityops", "serve"], {"RUN_MAIN": "true"}, True),  # runserver's serving child
+        (["/venv/bin/cityops", "serve", "127.0.0.1:8105"], {}, False),  # its reloader: watches files only
+        (["manage.py", "runserver", "--noreload"], {}, True),
+        (["/venv/bin/gunicorn", "config.wsgi"], {}, True),
+        (["/venv/bin/cityops", "migrate"], {"RUN_MAIN": "true"}, False),
+        (["/venv/bin/pytest", "serve"], {}, False),
+        (["/venv/bin/celery", "-A", "config.celery", "beat"], {}, False),
+    ],
+)
+def test_the_schedule_runs_in_the_process_that_serves(argv, environ, serves):
+    assert serving_process(argv, environ) is serves
+
+
+def test_cityops_serve_runs_the_sla_scan_and_delivers_webhooks_within_a_minute(served_copy, people, category, district, department):
+    case = case_create(data=CaseInput(description="人行道井盖缺失，存在安全隐患", category=category.code, **INSIDE), actor_label="test")
+    now = timezone.now()
+    Case.objects.filter(pk=case.pk).update(
+        status=Status.IN_PROGRESS, stage="handle", department=department, deadline=now - timedelta(hours=1),
+        warn_at=now - timedelta(hours=2), sla_level=SlaLevel.GREEN,
+    )
+    receiver = Receiver()
+    try:
+        WebhookSubscription.objects.create(name="测试订阅", account=people["leader"], url=receiver.url, events=["*"],
+                                           secret=new_secret(), created_at=now - timedelta(days=1))
+        server = served_copy()
+        types = lambda: {(d["case"]["number"], d["type"]) for d in receiver.received}  # noqa: E731
+        wait_for(lambda: (case.number, "case.overdue") in types(), 60, "the overdue mark delivered as a webhook")
+        assert (case.number, "case.created") in types()
+        level = embedded.read_rows(server.database, "SELECT sla_level FROM cases_case WHERE id = ?", [case.pk])
+        assert level == [(SlaLevel.RED,)]
+        runs = dict(embedded.read_rows(server.database, "SELECT name, runs FROM ops_jobrun WHERE last_status = 'ok'"))
+        assert runs.get("sla_scan", 0) >= 1 and runs.get("webhooks", 0) >= 1
+    finally:
+        receiver.close()
+
+
+WRITERS = 16
+ROUNDS = 6
+
+
+def test_sixteen_concurrent_writers_on_the_embedded_default_get_no_error(served_copy, people, category, district, department):
+    system = apikey_issue(name="并发测试", role="system").key
+    operator = token_issue(user=people["operator"]).token
+    dispatcher = token_issue(user=people["dispatcher"]).token
+    point = {"lon": INSIDE["lon"], "lat": INSIDE["lat"]}
+    # Cases for the 立案 / 派遣 writers, one per request.
+    waiting = [
+        case_create(data=CaseInput(description=f"路灯不亮 {i}", category=category.code, **INSIDE), actor_label="test").number
+        for i in range(4 * ROUNDS)
+    ]
+    key = {"X-API-Key": system}
+    work = []
+    for writer in range(WRITERS):
+        items = []
+        for r in range(ROUNDS):
+            if writer < 6:  # city orders; writers 0-2 send the same orders at the same time
+                order = f"SH-{r}" if writer < 3 else f"SH-{writer}-{r}"
+                items.append(("city", "POST", "/api/v1/intake/city", {"order_no": order, "description": f"垃圾未清运 {order}"}, key))
+            elif writer < 12:  # alarms; writers 6-8 repeat one device's alarm
+                device = "CAM-SAME" if writer < 9 else f"CAM-{writer}"
+                items.append(("alarm", "POST", "/api/v1/intake/alarm",
+                              {"device_id": device, "event_type": f"overflow_{r}", **point}, key))
+            elif writer < 14:  # 立案 of a case of its own each time
+                number = waiting[(writer - 12) * ROUNDS + r]
+                items.append(("register", "POST", f"/api/v1/cases/{number}/actions/register", {},
+                              {"Authorization": f"Bearer {operator}"}))
+            else:  # 派遣 of the other cases (registered first, below)
+                number = waiting[(writer - 12) * ROUNDS + r]
+                items.append(("dispatch", "POST", f"/api/v1/cases/{number}/actions/dispatch",
+                              {"department": department.code}, {"Authorization": f"Bearer {dispatcher}"}))
+        work.append(items)
+    for number in waiting[2 * ROUNDS:]:  # the dispatch writers' cases are registered beforehand
+        case_transition(case=Case.objects.get(number=number), action="register", actor=people["operator"])
+
+    server = served_copy()
+    load = embedded.fire(server.port, work)
+
+    assert [(o.kind, o.status, o.body[:200]) for o in load.errors] == []
+    assert len(load.outcomes) == WRITERS * ROUNDS
+    rows = embedded.read_rows(server.database, "SELECT external_id FROM cases_case WHERE channel = 'city_platform'")
+    assert len(rows) == len({r[0] for r in rows}) == ROUNDS + 3 * ROUNDS  # identical orders made one case each
+    statuses = dict(embedded.read_rows(
+        server.database, f"SELECT number, status FROM cases_case WHERE number IN ({','.join('?' * len(waiting))})", waiting))
+    assert {statuses[n] for n in waiting[: 2 * ROUNDS]} == {Status.REGISTERED}
+    assert {statuses[n] for n in waiting[2 * ROUNDS:]} == {Status.DISPATCHED}
