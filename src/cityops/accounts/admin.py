@@ -1,20 +1,64 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as DjangoTOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from cityops.accounts.admin_labels import localise_admin_names, permission_label
 from cityops.accounts.models import User
-from cityops.accounts.roles import ADMIN_ROLES
+from cityops.accounts.roles import ADMIN_ROLES, ROLES, role_label
 from cityops.accounts.services import check_separation_of_duties, may_assign_roles
+from cityops.accounts.widgets import GridTreeWidget, grid_summary
+
+localise_admin_names()
+
+
+def role_choice_label(group: Group) -> str:
+    role = ROLES.get(group.name)
+    return f"{role.label}：{role.description}" if role and role.description else role_label(group.name)
+
+
+class RoleField(forms.ModelMultipleChoiceField):
+    """Roles as checkboxes with their Chinese name and what they may do (not the group codes)."""
+
+    def label_from_instance(self, obj: Group) -> str:
+        return role_choice_label(obj)
+
+
+class PermissionField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Permission) -> str:
+        return permission_label(obj)
 
 
 class UserAdminForm(forms.ModelForm):
+    # The password hash is not a field: nobody needs to see it (三员分立); it is changed
+    # through the reset form only (`UserAdmin.user_change_password`).
     class Meta:
         model = User
         fields = [
-            "username", "password", "display_name", "phone", "email", "groups", "department", "grids",
+            "username", "display_name", "phone", "email", "groups", "department", "grids",
             "is_active", "must_change_password",
         ]
+        field_classes = {"groups": RoleField}
+        widgets = {"groups": forms.CheckboxSelectMultiple(attrs={"class": "role-choices"}), "grids": GridTreeWidget}
+        labels = {"groups": "角色"}
+        help_texts = {
+            "groups": "角色决定可用的功能；系统管理员、安全管理员、审计管理员三者互斥（三员分立）。",
+            "grids": "网格员/监督员负责的单元网格：按街道、社区展开勾选，可搜索街道、社区名称或网格编码。",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "groups" in self.fields:  # in the order of `roles.ROLES`, unknown groups last
+            rank = {code: i for i, code in enumerate(ROLES)}
+            groups = sorted(self.fields["groups"].queryset, key=lambda g: (rank.get(g.name, len(rank)), g.name))
+            self.fields["groups"].choices = [(g.pk, role_choice_label(g)) for g in groups]
 
     def clean(self):
         cleaned = super().clean()
@@ -30,23 +74,42 @@ class UserAdminForm(forms.ModelForm):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserAdminForm
+
+    class Media:
+        css = {"all": ["accounts/admin.css"]}
     list_display = ["username", "display_name", "department", "role_list", "is_active", "last_login"]
     list_filter = ["groups", "department", "is_active", "is_staff"]
     search_fields = ["username", "display_name", "phone"]
-    filter_horizontal = ["groups", "grids"]
+    filter_horizontal = []
     fieldsets = [
-        (None, {"fields": ["username", "password"]}),
+        (None, {"fields": ["username", "password_status"]}),
         ("个人信息", {"fields": ["display_name", "phone", "email"]}),
         ("角色与范围", {"fields": ["groups", "department", "grids"]}),
         ("状态", {"fields": ["is_active", "is_staff", "must_change_password", "last_login", "date_joined"]}),
     ]
-    readonly_fields = ["last_login", "date_joined", "is_staff"]
+    readonly_fields = ["password_status", "password_reset_link", "last_login", "date_joined", "is_staff"]
 
     @admin.display(description="角色")
     def role_list(self, obj: User) -> str:
-        from cityops.accounts.roles import role_label
-
         return "、".join(role_label(g.name) for g in obj.groups.all())
+
+    @admin.display(description="密码")
+    def password_status(self, obj: User) -> str:
+        return f"{'已设置' if obj.has_usable_password() else '未设置'} · 通过重置修改"
+
+    @admin.display(description="密码")
+    def password_reset_link(self, obj: User) -> str:
+        # Django names the reset view "auth_user_password_change" whatever the user model.
+        url = reverse("admin:auth_user_password_change", args=[obj.pk])
+        return format_html('{} · 通过<a href="{}">重置密码</a>修改', "已设置" if obj.has_usable_password() else "未设置", url)
+
+    @admin.display(description="角色")
+    def role_display(self, obj: User) -> str:
+        return self.role_list(obj) or "—"
+
+    @admin.display(description="负责网格")
+    def grid_display(self, obj: User) -> str:
+        return grid_summary(obj.grids.select_related("street", "community"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("department").prefetch_related("groups")
@@ -76,10 +139,30 @@ class UserAdmin(DjangoUserAdmin):
         if obj is None:
             return fields
         if not self._may_assign_roles(request, obj):
-            fields.append("groups")
+            fields.append("role_display")
         if not self._may_edit_account(request, obj):
-            fields += [f for f in UserAdminForm.Meta.fields if f != "groups"]
+            fields += [f for f in UserAdminForm.Meta.fields if f not in ("groups", "grids")] + ["grid_display"]
         return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        # Read-only roles and grids are shown by name (the codes say nothing to a person).
+        swap = {"password_status": "password_reset_link"} if self._may_edit_account(request, obj) else {}
+        if not self._may_assign_roles(request, obj):
+            swap["groups"] = "role_display"
+        if not self._may_edit_account(request, obj):
+            swap["grids"] = "grid_display"
+        return [(title, {**opts, "fields": [swap.get(f, f) for f in opts["fields"]]}) for title, opts in fieldsets]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "grids":  # no "add a grid" popup next to the picker
+            return self.formfield_for_manytomany(db_field, request, **kwargs)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        return [RoleListFilter, "department", "is_active", "is_staff"]
 
     def user_change_password(self, request, id, form_url=""):
         target = self.get_object(request, id)
@@ -96,3 +179,80 @@ class UserAdmin(DjangoUserAdmin):
         staff = any(ROLES[g.name].staff for g in user.groups.all() if g.name in ROLES)
         if user.is_staff != staff and not user.is_superuser:
             User.objects.filter(pk=user.pk).update(is_staff=staff)
+
+
+class RoleListFilter(admin.SimpleListFilter):
+    title = "角色"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [(code, role.label) for code, role in ROLES.items()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(groups__name=self.value())
+        return queryset
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleAdmin(DjangoGroupAdmin):
+    """Roles are groups named by code (`accounts/roles.py`); shown by their Chinese names.
+
+    Their permissions are set by `cityops roles_sync` from `ROLE_PERMISSIONS`; an edit here
+    lasts until the next sync."""
+
+    list_display = ["role_name", "code", "description", "member_count"]
+    search_fields = ["name"]
+    ordering = ["name"]
+
+    @admin.display(description="角色名称")
+    def role_name(self, obj: Group) -> str:
+        return role_label(obj.name)
+
+    @admin.display(description="角色代码", ordering="name")
+    def code(self, obj: Group) -> str:
+        return obj.name
+
+    @admin.display(description="职责")
+    def description(self, obj: Group) -> str:
+        role = ROLES.get(obj.name)
+        return role.description if role else ""
+
+    @admin.display(description="用户数", ordering="member_count")
+    def member_count(self, obj: Group) -> int:
+        return obj.member_count
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("user"))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "name":
+            field.label = "角色代码"
+            field.help_text = "与 accounts/roles.py 中的代码一致，程序按代码识别角色，请勿修改。"
+        return field
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        if db_field.name == "permissions":
+            kwargs["form_class"] = PermissionField
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "permissions":
+            field.label = "权限"
+            field.help_text = "由 cityops roles_sync 按 accounts/roles.py 同步；此处修改在下次同步时会被还原。"
+        return field
+
+
+# django-otp's device admin with Chinese section titles (its models are renamed in admin_labels).
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TotpDeviceAdmin(DjangoTOTPDeviceAdmin):
+    search_help_text = "按用户名或电子邮件地址搜索"
+    SECTION_TITLES = {"Identity": "设备", "Timestamps": "时间", "Configuration": "参数", "State": "状态", "Throttling": "错误限制"}
+
+    def get_fieldsets(self, request, obj=None):
+        return [(self.SECTION_TITLES.get(title, title), options) for title, options in super().get_fieldsets(request, obj)]
