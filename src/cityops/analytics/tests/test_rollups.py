@@ -160,3 +160,31 @@ def test_event_facts_match_the_rebuild_queries():
     seen = {key for e in samples for dim, key in rollups.event_facts(e) if dim == Dim.EVENT}
     # a return as 非本单位职责 is no mis-dispatch by itself: the dispatch to another department that follows is
     assert seen == {"register", "dispatch", "return", "rework", "close", "reject", "reopen"}
+
+
+def test_a_not_our_duty_return_re_dispatched_elsewhere_counts_one_mis_dispatch_live_and_rebuilt(
+    district, people, category, department, committed
+):
+    from cityops.accounts.tests.factories import UserFactory
+    from cityops.cases.tests.factories import DepartmentFactory
+
+    other = DepartmentFactory(code="zhujian", name="区住建局")
+    other_user = UserFactory(role="department", department=other)
+    with committed():
+        first = walk(report(category=category), people, category, department, close=False)
+        first = case_transition(case=first, action=Action.RETURN, actor=people["dept"],
+                                data={"reason": "not_our_duty", "note": "属住建局职责"})
+        first = case_transition(case=first, action=Action.ACCEPT_RETURN, actor=people["dispatcher"])
+        first = case_transition(case=first, action=Action.DISPATCH, actor=people["dispatcher"], data={"department": other.code})
+        # a rejected return and a return sent back to the same department are no mis-dispatches
+        second = walk(report(category=category), people, category, department, close=False)
+        second = case_transition(case=second, action=Action.RETURN, actor=people["dept"],
+                                 data={"reason": "not_our_duty", "note": "不归我们管"})
+        second = case_transition(case=second, action=Action.REJECT_RETURN, actor=people["dispatcher"], data={"note": "属城管职责"})
+        case_transition(case=first, action=Action.SIGN, actor=other_user)
+    live = snapshot()
+    day = timezone.localdate()
+    assert live["daily"][(day, ALL_STREETS, Dim.EVENT, "misdispatch")] == 1
+    assert live["daily"][(day, ALL_STREETS, Dim.EVENT, "dispatch")] == 3
+    rollup_rebuild()
+    assert snapshot() == live
