@@ -60,6 +60,10 @@ EXPORT_TRAILING: tuple[Column, ...] = (
     Column("responded_at", "反馈时间", width=20),
     Column("closed_at", "结案时间", width=20),
     Column("satisfaction", "满意度", width=10),
+    Column("satisfaction_at", "满意度确定时间", width=20),
+    Column("satisfaction_source", "满意度来源", width=10),
+    Column("citizen_satisfaction", "市民评价", width=10),
+    Column("callback_status", "回访状态", width=10),
 )
 EXPORT_COLUMNS: tuple[Column, ...] = (*EXPORT_LEADING, *IMPORT_COLUMNS, *EXPORT_TRAILING)
 EXPORT_ONLY_HEADERS = frozenset(c.header for c in (*EXPORT_LEADING, *EXPORT_TRAILING))

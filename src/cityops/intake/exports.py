@@ -28,7 +28,7 @@ from cityops.cases.models import Channel, SlaLevel
 from cityops.cases.permissions import can_see_personal_data
 from cityops.cases.selectors import CaseFilters, case_list
 from cityops.cases.services import mask_name, mask_phone
-from cityops.cases.states import Satisfaction, Status
+from cityops.cases.states import CallbackStatus, Satisfaction, SatisfactionSource, Status
 from cityops.catalog.models import CaseType, Urgency
 from cityops.common.csvsafe import csv_writer
 from cityops.intake.columns import EXPORT_COLUMNS
@@ -48,6 +48,8 @@ _FIELDS = (
     "category__name", "street__name", "community__name", "grid__code", "department__name",
     "sla_level", "deadline", "registered_at", "dispatched_at", "responded_at", "closed_at", "satisfaction",
     "clock_paused_at", "warn_at",
+    # the fields 满意率 and 回访率 count (`analytics.kpis`), so an export adds up to the same figures
+    "satisfaction_at", "satisfaction_source", "citizen_satisfaction", "callback_status",
 )
 _STATUS = dict(Status.choices)
 _CHANNEL = dict(Channel.choices)
@@ -55,6 +57,8 @@ _CASE_TYPE = dict(CaseType.choices)
 _URGENCY = dict(Urgency.choices)
 _SLA = dict(SlaLevel.choices)
 _SATISFACTION = dict(Satisfaction.choices)
+_SATISFACTION_SOURCE = dict(SatisfactionSource.choices)
+_CALLBACK_STATUS = dict(CallbackStatus.choices)
 
 
 class ExportNotAllowed(Exception):
@@ -78,6 +82,7 @@ def export_rows(qs, *, mask: bool, now: datetime | None = None) -> Iterator[dict
         number, status, external_id, channel, case_type, category, urgency, title, description, address, lon, lat,
         name, phone, created_at, category_name, street, community, grid, department, sla_level, deadline,
         registered_at, dispatched_at, responded_at, closed_at, satisfaction, paused, warn_at,
+        satisfaction_at, satisfaction_source, citizen_satisfaction, callback_status,
     ) in qs.values_list(*_FIELDS).iterator(chunk_size=CHUNK_SIZE):
         yield {
             "number": number, "status": status, "external_id": external_id, "channel": channel, "case_type": case_type,
@@ -88,7 +93,9 @@ def export_rows(qs, *, mask: bool, now: datetime | None = None) -> Iterator[dict
             "community": community or "", "grid": grid or "", "department": department or "",
             "sla_level": _sla_now(deadline, warn_at, paused, sla_level, now), "deadline": deadline,
             "registered_at": registered_at, "dispatched_at": dispatched_at, "responded_at": responded_at,
-            "closed_at": closed_at, "satisfaction": satisfaction,
+            "closed_at": closed_at, "satisfaction": satisfaction, "satisfaction_at": satisfaction_at,
+            "satisfaction_source": satisfaction_source, "citizen_satisfaction": citizen_satisfaction,
+            "callback_status": callback_status,
         }
 
 
@@ -99,10 +106,13 @@ def _labelled(row: dict[str, Any]) -> dict[str, Any]:
     row["case_type"] = _CASE_TYPE.get(row["case_type"], row["case_type"])
     row["urgency"] = _URGENCY.get(row["urgency"], row["urgency"])
     row["satisfaction"] = _SATISFACTION.get(row["satisfaction"], row["satisfaction"])
+    row["satisfaction_source"] = _SATISFACTION_SOURCE.get(row["satisfaction_source"], row["satisfaction_source"])
+    row["citizen_satisfaction"] = _SATISFACTION.get(row["citizen_satisfaction"], row["citizen_satisfaction"])
+    row["callback_status"] = _CALLBACK_STATUS.get(row["callback_status"], row["callback_status"])
     return row
 
 
-_DATETIME_KEYS = ("created_at", "deadline", "registered_at", "dispatched_at", "responded_at", "closed_at")
+_DATETIME_KEYS = ("created_at", "deadline", "registered_at", "dispatched_at", "responded_at", "closed_at", "satisfaction_at")
 
 
 def _local_naive(value: datetime | None) -> datetime | None:

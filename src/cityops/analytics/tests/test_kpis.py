@@ -151,3 +151,18 @@ def test_the_satisfaction_rollup_rebuilt_equals_the_live_one(story):
     assert sat == {"satisfied": 2, "basically_satisfied": 1, "unsatisfied": 1}
     rollup_rebuild()
     assert snapshot() == live
+
+
+def test_an_export_adds_up_to_the_same_counts(story):
+    from cityops.intake.exports import export_rows
+
+    rows = list(export_rows(Case.objects.order_by("pk"), mask=True))
+    rated = [r for r in rows if r["satisfaction_at"] and r["satisfaction"]]
+    needed = [r for r in rows if r["callback_status"] in kpis.NEEDS_CALLBACK]
+    assert {
+        kpis.RATED: len(rated),
+        kpis.SATISFIED_COUNT: sum(r["satisfaction"] in kpis.SATISFIED for r in rated),
+        kpis.CALLBACKS_NEEDED: len(needed),
+        kpis.CALLBACKS_FINISHED: sum(r["callback_status"] in kpis.CALLBACK_FINISHED for r in needed),
+    } == EXPECTED
+    assert [r["citizen_satisfaction"] for r in rows if r["satisfaction_source"] == "citizen"] == ["satisfied"]
