@@ -120,7 +120,7 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded default serves concurrent requests and the in-process scheduler from one file:
     # * WAL: readers never wait for the writer, nor the writer for readers;
-    # * a busy timeout: a writer waits its turn (up to 20 s) instead of failing at once;
+    # * a busy timeout: a writer waits its turn (up to 30 s) instead of failing at once;
     # * BEGIN IMMEDIATE: every atomic block takes the write lock when it starts. A deferred
     #   transaction that reads and then writes cannot wait for the lock (SQLite answers
     #   "database is locked" at once, as its snapshot is stale); an immediate one simply queues.
@@ -129,7 +129,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # cut may lose the last commits but never corrupts the file (production runs PostgreSQL).
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({
-        "timeout": int(os.environ.get("CITYOPS_SQLITE_BUSY_TIMEOUT", "20")),
+        "timeout": int(os.environ.get("CITYOPS_SQLITE_BUSY_TIMEOUT", "30")),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     })
@@ -253,6 +253,15 @@ CITYOPS_MAX_IMAGE_PIXELS = int(os.environ.get("CITYOPS_MAX_IMAGE_PIXELS", str(64
 # Spreadsheet imports: an .xlsx is a zip; its members may unpack to at most this much.
 CITYOPS_MAX_XLSX_UNCOMPRESSED_MB = int(os.environ.get("CITYOPS_MAX_XLSX_UNCOMPRESSED_MB", "1024"))
 
+# Connecting other systems (docs/integration.md).
+CITYOPS_INGEST_MAX_BYTES = int(os.environ.get("CITYOPS_INGEST_MAX_BYTES", str(16 * 1024 * 1024)))
+CITYOPS_ALARM_DEDUPE_MINUTES = float(os.environ.get("CITYOPS_ALARM_DEDUPE_MINUTES", "30"))
+CITYOPS_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CITYOPS_WEBHOOK_MAX_ATTEMPTS", "10"))
+CITYOPS_OPEN311_JURISDICTION = os.environ.get("CITYOPS_OPEN311_JURISDICTION", "")  # empty: the district code
+# Workers and Redis (docs/deploy.md).
+CITYOPS_SLA_SCAN_CONNECTIONS = int(os.environ.get("CITYOPS_SLA_SCAN_CONNECTIONS", "2"))
+CITYOPS_CACHE_RETRY_SECONDS = float(os.environ.get("CITYOPS_CACHE_RETRY_SECONDS", "5"))
+
 # Rate limits (cityops.common.ratelimit, django-ratelimit in the cache): {scope: "count/period"};
 # scopes and defaults in DEFAULT_RATES there, e.g. CITYOPS_RATE_LIMITS={"report": "5/m"} or
 # {"login": None} to switch one off. The cache must be shared by all web processes (Redis).
@@ -322,3 +331,5 @@ AUDIT_RETENTION_DAYS = max(183, int(os.environ.get("AUDIT_RETENTION_DAYS", "183"
 # Reporters' names and phones of cases closed more than this many months ago are anonymised
 # by the daily "privacy" job (cityops.cases.privacy); 0 turns the job off.
 PERSONAL_DATA_RETENTION_MONTHS = int(os.environ.get("PERSONAL_DATA_RETENTION_MONTHS", "24"))
+# One audit entry per API key per this many minutes; every call is in the API call log.
+AUDIT_API_KEY_WINDOW_MINUTES = int(os.environ.get("AUDIT_API_KEY_WINDOW_MINUTES", "60"))

@@ -17,7 +17,7 @@ from ninja.security import SessionAuth
 from cityops.api import auth
 from cityops.api.errors import ApiError
 from cityops.api.keys import api_key_auth
-from cityops.api.schemas import ErrorOut
+from cityops.api.schemas import ErrorOut, documented_choices
 from cityops.assessment.access import can_read_assessment
 from cityops.assessment.indicators import GRADES, Kind, indicators_for
 from cityops.assessment.scoring import scheme_for
@@ -106,9 +106,15 @@ class RankingOut(Schema):
     rows: list[RowOut]
 
 
+KIND_DOC = {"description": "考核对象：department 处置部门 / street 街道 / inspector 网格员 / operator 受理员 / dispatcher 派遣员",
+            "json_schema_extra": {"enum": list(Kind.values)}}
+
+
 class RankingQuery(Schema):
-    kind: str = Field(Kind.DEPARTMENT.value, description="department / street / inspector / operator / dispatcher")
-    month: str | None = Field(None, description="YYYY-MM，默认本月", examples=["2026-11"])
+    kind: str = Field(Kind.DEPARTMENT.value, **KIND_DOC)
+    # The pattern is documentation (an OpenAPI `example` is one value, not a list); a bad month is our own 400.
+    month: str | None = Field(None, description="YYYY-MM，默认本月；不能是未来的月份",
+                              json_schema_extra={"example": "2026-11", "pattern": r"^\s*\d{4}-\d{1,2}\s*$"})
 
 
 class TargetOut(Schema):
@@ -151,7 +157,7 @@ def _indicators(kind: Kind, weights: dict[str, int]) -> list[dict]:
 
 
 @router.get("/indicators", response={200: IndicatorsOut, **ERRORS}, summary="考核指标定义与权重")
-def indicators(request: HttpRequest, kind: str = Kind.DEPARTMENT.value):
+def indicators(request: HttpRequest, kind: documented_choices(Kind.values, default=Kind.DEPARTMENT.value) = Kind.DEPARTMENT.value):
     _reader(request)
     kind_ = _kind(kind)
     scheme = scheme_for(kind_)

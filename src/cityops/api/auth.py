@@ -57,7 +57,7 @@ def _lockout_minutes() -> int:
 
 
 @router.post(
-    "/token", auth=None, response={200: TokenOut, 401: ErrorOut, 403: ErrorOut, 429: ErrorOut},
+    "/token", auth=None, response={200: TokenOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 429: ErrorOut},
     summary="用用户名和密码换取访问令牌",
 )
 def token_create(request: HttpRequest, payload: TokenIn):
@@ -93,7 +93,9 @@ def token_create(request: HttpRequest, payload: TokenIn):
     return {"token": issued.token, "token_type": "Bearer", "expires_at": issued.record.expires_at}
 
 
-@router.delete("/token", response={204: None, 401: ErrorOut}, summary="吊销当前使用的令牌")
+# Bearer tokens only: an API key is revoked by an administrator (`cityops apikey revoke`), so a
+# key sent here is no credential for this operation (401), never a revocation of something else.
+@router.delete("/token", auth=bearer, response={204: None, 401: ErrorOut}, summary="吊销当前使用的令牌（仅 Bearer 令牌）")
 def token_delete(request: HttpRequest):
     token_revoke(record=request.api_token)
     return Status(204, None)

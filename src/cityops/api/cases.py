@@ -12,7 +12,16 @@ from ninja import Query, Router, Status
 
 from cityops.accounts import roles
 from cityops.api.errors import ApiError
-from cityops.api.schemas import ActionIn, CaseIn, CaseOut, CasePage, CaseQuery, ErrorOut, EventOut
+from cityops.api.schemas import (
+    ActionIn,
+    CaseIn,
+    CaseOut,
+    CasePage,
+    CaseQuery,
+    ErrorOut,
+    EventOut,
+    documented_choices,
+)
 from cityops.api.serialize import case_out, event_out
 from cityops.cases.errors import NotAllowed, ValidationFailed
 from cityops.cases.models import Channel
@@ -97,7 +106,7 @@ def list_cases(request: HttpRequest, query: Query[CaseQuery]):
     }
 
 
-@router.get("/{number}", response={200: CaseOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}, summary="案件详情")
+@router.get("/{number}", response={200: CaseOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}, summary="案件详情")
 def get_case(request: HttpRequest, number: str, reveal_personal_data: bool = False):
     """Reporter name and phone are masked; `reveal_personal_data=true` returns them in full
     for roles allowed to see personal data (403 otherwise), recorded in the audit trail."""
@@ -116,7 +125,7 @@ def list_events(request: HttpRequest, number: str):
 
 
 @router.post("/{number}/actions/{action}", response={200: CaseOut, **ERRORS}, summary="执行案件操作")
-def act(request: HttpRequest, number: str, action: str, payload: ActionIn | None = None):
+def act(request: HttpRequest, number: str, action: documented_choices(TRANSITIONS), payload: ActionIn | None = None):
     """Actions: register, reject, answer, merge, dispatch, sign, return, request_extension,
     approve_extension, deny_extension, suspend, resume, respond, verify, callback, supervise, urge."""
     if action not in TRANSITIONS:

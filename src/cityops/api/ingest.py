@@ -11,6 +11,7 @@ the platform knows exactly which orders to send again.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -89,6 +90,12 @@ class CityBatchOut(Schema):
     results: list[CityItemOut]
 
 
+# Every name an order's field may be sent under; anything else is an unknown field, kept.
+KNOWN_FIELDS = frozenset(
+    name for key, field in CityOrderIn.model_fields.items()
+    for name in (key, *(getattr(field.validation_alias, "choices", None) or ()))
+)
+MAX_EXTRA_BYTES = 64 * 1024
 _ORDER_SCHEMA = inline_refs(CityOrderIn.model_json_schema())
 _BODY_DOC = {
     "requestBody": {
@@ -115,6 +122,13 @@ def _check_caller(user) -> None:
         raise NotAllowed("该账号不能使用市级12345平台渠道。")
 
 
+def unknown_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The fields of an order we do not read, kept as sent in the intake record's `payload.extra`
+    (ninja's schemas drop them on validation); True as second value when they are too big to keep."""
+    extra = {key: value for key, value in raw.items() if key not in KNOWN_FIELDS}
+    return extra, len(json.dumps(extra, ensure_ascii=False).encode("utf-8")) > MAX_EXTRA_BYTES
+
+
 def _item(index: int, raw: Any, *, user, api_key, source: str, maps: Mappings) -> dict[str, Any]:
     order_no = str(raw.get("order_no") or raw.get("external_id") or "")[:64] if isinstance(raw, dict) else None
     order, errors = validate(CityOrderIn, raw)
@@ -122,6 +136,10 @@ def _item(index: int, raw: Any, *, user, api_key, source: str, maps: Mappings) -
         return {"index": index, "order_no": order_no or None, "result": "rejected", "code": "validation_error",
                 "message": f"请求参数不正确（{summary(errors)}）。", "errors": errors}
     order_no = order.order_no.strip()
+    extra, too_big = unknown_fields(raw)
+    if too_big:
+        return {"index": index, "order_no": order_no or None, "result": "rejected", "code": "validation_error",
+                "message": f"未知字段合计过大（上限 {MAX_EXTRA_BYTES // 1024} KB）。", "errors": {"extra": "too_large"}}
     case_type = CASE_TYPE_WORDS.get(order.case_type.strip(), None) if order.case_type.strip() else CaseType.COMPLAINT
     urgency = URGENCY_WORDS.get(order.urgency.strip()) if order.urgency.strip() else None
     bad = {}
@@ -158,7 +176,7 @@ def _item(index: int, raw: Any, *, user, api_key, source: str, maps: Mappings) -
         external_id=order_no, require_location=False,
     )
     record = {
-        "payload": order.model_dump(mode="json", by_alias=False),
+        "payload": {**order.model_dump(mode="json", by_alias=False), "extra": extra},
         "original_category": (order.category.strip() or order.category_code.strip())[:200],
         "original_address": order.address.strip()[:200], "category_mapped": category is not None,
         "location_source": location_source,

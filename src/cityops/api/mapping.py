@@ -3,8 +3,10 @@ address texts and alarm event types. The tables are edited in the admin."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -106,3 +108,57 @@ def alarm_mapping(event_type: str) -> AlarmTypeMapping | None:
         AlarmTypeMapping.objects.filter(pk=mapping.pk).update(seen_count=F("seen_count") + 1)
         return mapping if mapping.active else None
     return mapping
+
+
+# ---------------------------------------------------------------- demo rows
+
+DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo_mappings.json"
+_STREET_SUFFIXES = ("街道", "镇", "乡")
+
+
+def _street_keywords(name: str) -> list[str]:
+    """'东关大街街道' → ['东关大街街道', '东关大街']: the full name and the name citizens write."""
+    keywords = [name]
+    for suffix in _STREET_SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            keywords.append(name[: -len(suffix)])
+            break
+    return keywords
+
+
+def demo_mappings_ensure(path: Path = DEMO_FILE) -> dict[str, int]:
+    """Add the demo's mapping rows that are missing (an administrator's edits are never
+    overwritten): the city category texts and alarm types of `data/demo_mappings.json`, and
+    for every loaded street its name (and short name) → a point inside it. Rows whose 小类 is
+    not loaded are skipped. Returns how many rows of each table were added."""
+    from shapely.geometry import shape
+
+    from cityops.geo.models import Region, RegionLevel
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    leaves = {c.code: c for c in Category.objects.filter(active=True, children__isnull=True)}
+    added = {"city_categories": 0, "alarm_types": 0, "addresses": 0}
+    with transaction.atomic():
+        for row in data["city_categories"]:
+            if row["category"] in leaves:
+                _, created = CityCategoryMapping.objects.get_or_create(
+                    city_text=normalize_category_text(row["city_text"]),
+                    defaults={"category": leaves[row["category"]], "note": row.get("note", "")},
+                )
+                added["city_categories"] += created
+        for row in data["alarm_types"]:
+            if row["category"] in leaves:
+                _, created = AlarmTypeMapping.objects.get_or_create(
+                    event_type=row["event_type"],
+                    defaults={"category": leaves[row["category"]], "label": row.get("label", ""), "urgent": row.get("urgent", False)},
+                )
+                added["alarm_types"] += created
+        for street in Region.objects.filter(level=RegionLevel.STREET, boundary__isnull=False).order_by("code"):
+            point = shape(street.boundary).representative_point()
+            for keyword in _street_keywords(street.name):
+                _, created = AddressMapping.objects.get_or_create(
+                    pattern=keyword,
+                    defaults={"lon": round(point.x, 6), "lat": round(point.y, 6), "region": street, "note": "演示：街道内一点"},
+                )
+                added["addresses"] += created
+    return added

@@ -12,7 +12,7 @@ from cityops.catalog.models import Category, Department
 router = Router(tags=["基础数据"])
 
 
-@router.get("/categories", response={200: list[CategoryOut], 401: ErrorOut}, summary="案件分类")
+@router.get("/categories", response={200: list[CategoryOut], 400: ErrorOut, 401: ErrorOut}, summary="案件分类")
 def list_categories(request: HttpRequest, query: Query[CategoryQuery]):
     qs = (
         Category.objects.filter(active=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import AliasChoices
+from pydantic import AliasChoices, WithJsonSchema
 
 from cityops.cases.models import Channel, CoordSystem
 from cityops.catalog.models import CaseType, CategorySystem, Urgency
@@ -17,6 +18,15 @@ MAX_PAGE = 10_000
 # Row ids and counters the client sends back: at most what a 32-bit database integer holds.
 MAX_INT = 2_147_483_647
 MAX_ID = 9_223_372_036_854_775_807
+
+
+def documented_choices(values: Iterable[str], *, default: str | None = None) -> Any:
+    """A string parameter whose choices the OpenAPI document lists while the handler keeps
+    checking them itself (with its own error code and a Chinese message naming the choices)."""
+    schema: dict[str, Any] = {"type": "string", "enum": list(values)}
+    if default is not None:
+        schema["default"] = default
+    return Annotated[str, WithJsonSchema(schema)]
 
 
 class ErrorOut(Schema):

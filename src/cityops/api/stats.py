@@ -11,31 +11,36 @@ from __future__ import annotations
 import gzip
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.security import SessionAuth
 
 from cityops.analytics import selectors
 from cityops.analytics.anomalies import anomalies
 from cityops.analytics.geojson import LAYERS, layer
 from cityops.analytics.hotissues import hot_issues_latest
-from cityops.analytics.periods import PeriodError, parse_day, period_parse
+from cityops.analytics.periods import COMPARES, KINDS, PeriodError, parse_day, period_parse
 from cityops.analytics.permissions import can_view_stats
 from cityops.analytics.services import bigscreen_session_touch
 from cityops.api import auth
 from cityops.api.keys import api_key_auth
-from cityops.api.schemas import MAX_ID, ErrorOut
+from cityops.api.schemas import MAX_ID, ErrorOut, documented_choices
 from cityops.cases.errors import NotAllowed, ValidationFailed
 
 router = Router(tags=["统计"], auth=[api_key_auth, SessionAuth(), auth.bearer])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
 
 
+def _one_of(values, description: str):
+    """The choices a handler checks itself (its 400 names them in Chinese), stated in the OpenAPI document."""
+    return {"description": description, "json_schema_extra": {"enum": list(values)}}
+
+
 class PeriodQuery(Schema):
-    period: str | None = None  # today | week | month | custom
-    start: str | None = None  # custom: YYYY-MM-DD (alias: from)
-    end: str | None = None  # custom: YYYY-MM-DD (alias: to)
-    compare: str | None = None  # week | month
-    street: str | None = None  # street code (9 digits)
+    period: str | None = Field(None, **_one_of(KINDS, "时段：today 今日、week 本周、month 本月、custom 自定义"))
+    start: str | None = Field(None, description="custom：开始日期 YYYY-MM-DD（也可用 from）")
+    end: str | None = Field(None, description="custom：结束日期 YYYY-MM-DD（也可用 to）")
+    compare: str | None = Field(None, **_one_of(COMPARES, "对比：week 上周同期、month 上月同期"))
+    street: str | None = Field(None, description="街道区划代码（9 位）")
 
 
 def _user(request: HttpRequest):
@@ -68,8 +73,8 @@ def dashboard(request: HttpRequest, q: Query[PeriodQuery]):
 
 
 class MapQuery(PeriodQuery):
-    level: str = "street"  # street | community | grid
-    metric: str = "count"  # count | density | overdue | open
+    level: str = Field("street", **_one_of(selectors.LEVELS, "着色层级"))
+    metric: str = Field("count", **_one_of(selectors.METRICS, "指标：count 案件量、density 密度、overdue 超期、open 未办结"))
 
 
 @router.get("/map", response={200: dict, **ERRORS}, summary="地图着色数据（街道/社区/网格）")
@@ -79,14 +84,15 @@ def map_values(request: HttpRequest, q: Query[MapQuery]):
 
 
 @router.get("/map/points", response={200: dict, **ERRORS}, summary="未办结案件点位（多时自动聚合）")
-def map_points(request: HttpRequest, bbox: str | None = None, only: str = "open"):
+def map_points(request: HttpRequest, bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
+               only: documented_choices(("open", "overdue"), default="open") = "open"):
     """`bbox` = minlon,minlat,maxlon,maxlat (WGS-84); at most 600 points, otherwise clusters."""
     _user(request)
     return _guard(selectors.map_points, bbox=bbox, only=only)
 
 
 @router.get("/map/layers/{level}", response={200: dict, **ERRORS}, summary="地图图层 GeoJSON")
-def map_layer(request: HttpRequest, level: str):
+def map_layer(request: HttpRequest, level: documented_choices(LAYERS)):
     _user(request)
     if level not in LAYERS:
         raise ValidationFailed(f"未知的图层“{level}”，可选：{'、'.join(LAYERS)}。", {"level": "invalid"})

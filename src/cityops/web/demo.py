@@ -5,4 +5,5 @@ DEMO_STEPS: list[tuple[str, str]] = [
     ("分类、部门、权责清单、节假日", "catalog_load"),
     ("演示网格（合成数据）", "geo_demo"),
     ("绩效目标与考核权重方案", "assessment_load_targets"),
+    ("接入映射示例（市平台分类、地址、报警类型）", "api_demo_mappings"),
 ]
