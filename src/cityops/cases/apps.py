@@ -13,8 +13,7 @@ class CasesConfig(AppConfig):
 
         # The process that serves requests (`cityops serve`, runserver's child, a gunicorn
         # worker) runs the periodic jobs itself unless Celery beat does (see scheduler.py).
-        if scheduler.should_start():
-            scheduler.start()
+        scheduler.install()
 
     @staticmethod
     def _register_nav() -> None:

@@ -2,9 +2,9 @@
 that Celery beat sends to the workers in production (`cases/tasks.py: periodic_jobs()`), run
 on a daemon thread of the serving process, each through `ops.jobs.run_job`.
 
-Which process runs it (`should_start`): the one that serves requests — `cityops serve` /
+Which process runs it (`install`): the one that serves requests — `cityops serve` /
 `manage.py runserver` (the reloader's child, or the only process with `--noreload`; never the
-reloader parent, which only watches files) or a gunicorn worker — and only while
+reloader parent, which only watches files) or each gunicorn worker — and only while
 `CITYOPS_INPROCESS_SCHEDULER` is on, which it is by default when there is no Redis, i.e. no
 Celery beat. Production (Redis, Celery beat) leaves it off. One thread per process at most.
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 _started = False
 TICK_SECONDS = 1.0
 FIRST_RUN_SECONDS = 3.0  # after start; the jobs then follow each other one tick apart
+FREQUENT_SECONDS = 60.0  # jobs at least this frequent first run FIRST_RUN_SECONDS after start
+LATER_SECONDS = 120.0  # the others after this long
 SERVE_COMMANDS = frozenset({"runserver", "serve"})
 
 
@@ -80,14 +82,24 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
 
 
 def first_runs(now: float) -> dict[str, float]:
-    """When each job first runs: soon after start, one tick apart in the schedule's order."""
-    return {slot.name: now + min(slot.every, FIRST_RUN_SECONDS + index * TICK_SECONDS) for index, slot in enumerate(SCHEDULE)}
+    """When each job first runs: the frequent ones (SLA, webhooks) a few seconds after start,
+    one tick apart, to catch up at once; the heavy, rare ones (reports, retraining, privacy)
+    a few minutes later, out of the way of the first requests, and not only after a whole
+    hour or day of serving (a development server seldom runs that long)."""
+    first = {}
+    for index, slot in enumerate(SCHEDULE):
+        soon = FIRST_RUN_SECONDS + index * TICK_SECONDS if slot.every <= FREQUENT_SECONDS else LATER_SECONDS + index * 10
+        first[slot.name] = now + min(slot.every, soon)
+    return first
+
+
+def is_gunicorn(argv: list[str]) -> bool:
+    return bool(argv) and ("gunicorn" in os.path.basename(argv[0]) or argv[0].endswith("gunicorn/__main__.py"))
 
 
 def serving_process(argv: list[str], environ: dict[str, str]) -> bool:
     """Whether this process answers HTTP requests (see the module docstring)."""
-    program = os.path.basename(argv[0]) if argv else ""
-    if "gunicorn" in program or (len(argv) > 1 and argv[0].endswith("gunicorn/__main__.py")):
+    if is_gunicorn(argv):
         return True
     if len(argv) < 2 or argv[1] not in SERVE_COMMANDS:  # `cityops serve`, `manage.py runserver`
         return False
@@ -99,6 +111,30 @@ def should_start(argv: list[str] | None = None, environ: dict[str, str] | None =
     return bool(getattr(settings, "CITYOPS_INPROCESS_SCHEDULER", False)) and serving_process(
         sys.argv if argv is None else argv, os.environ if environ is None else environ
     )
+
+
+def install() -> None:
+    """Called once at start-up (`CasesConfig.ready`): start the schedule if this process serves.
+
+    Under gunicorn the app may be loaded in the master before it forks the workers
+    (`preload_app`); a thread started there would run in the master, beside connections the
+    workers inherit. So there it starts with a worker's first request instead, in the worker.
+    """
+    if not should_start():
+        return
+    if is_gunicorn(sys.argv):
+        from django.core.signals import request_started
+
+        request_started.connect(_start_on_first_request, dispatch_uid="cityops.scheduler")
+    else:
+        start()
+
+
+def _start_on_first_request(**kwargs) -> None:
+    from django.core.signals import request_started
+
+    request_started.disconnect(dispatch_uid="cityops.scheduler")
+    start()
 
 
 def run_due(next_run: dict[str, float], now: float) -> list[str]:

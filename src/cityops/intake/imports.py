@@ -501,18 +501,20 @@ def _count_in_rollups(case_ids: list[int]) -> None:
     from cityops.analytics.rollups import bump, created_facts, local_day, open_case_fields
     from cityops.cases.states import OPEN_STATUSES
 
-    # Counted over the whole import first: one upsert per (day, street, dimension, key), not per case.
+    # Counted over the whole import first: one upsert per (day, street, dimension, key), not per
+    # case. The open-case rows go in per chunk, each insert its own short write (ignore_conflicts:
+    # a repeated run adds nothing), so the site's other writes are not held up meanwhile.
     counts: Counter = Counter()
+    for start in range(0, len(case_ids), BATCH_SIZE):
+        snapshot = []
+        cases = Case.objects.filter(pk__in=case_ids[start : start + BATCH_SIZE]).only(*_ROLLUP_FIELDS).order_by()
+        for case in cases:
+            day, street_id = local_day(case.created_at), case.street_id or 0
+            counts.update((day, street_id, dim, key) for dim, key in created_facts(case))
+            if case.status in OPEN_STATUSES:
+                snapshot.append(OpenCase(case_id=case.pk, **open_case_fields(case)))
+        OpenCase.objects.bulk_create(snapshot, ignore_conflicts=True)
     with transaction.atomic():
-        for start in range(0, len(case_ids), BATCH_SIZE):
-            snapshot = []
-            cases = Case.objects.filter(pk__in=case_ids[start : start + BATCH_SIZE]).only(*_ROLLUP_FIELDS).order_by()
-            for case in cases:
-                day, street_id = local_day(case.created_at), case.street_id or 0
-                counts.update((day, street_id, dim, key) for dim, key in created_facts(case))
-                if case.status in OPEN_STATUSES:
-                    snapshot.append(OpenCase(case_id=case.pk, **open_case_fields(case)))
-            OpenCase.objects.bulk_create(snapshot, ignore_conflicts=True)
         bump((*key, n) for key, n in counts.items())
 
 

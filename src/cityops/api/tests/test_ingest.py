@@ -72,6 +72,29 @@ def test_a_batch_with_bad_items_creates_the_others(city, district, mapped):
     assert [r["result"] for r in response.json()["results"]] == ["created", "created"]
 
 
+def test_a_database_failure_mid_batch_answers_each_order(city, district, mapped, monkeypatch):
+    from django.db import OperationalError
+
+    from cityops.api import ingest
+
+    real = ingest.create_external_case
+
+    def busy_on_the_second(**kwargs):
+        if kwargs["data"].external_id == order(2)["order_no"]:
+            raise OperationalError("database is locked")
+        return real(**kwargs)
+
+    monkeypatch.setattr(ingest, "create_external_case", busy_on_the_second)
+    response = city.post(URL, [order(1), order(2), order(3)])
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [(r["order_no"], r["result"]) for r in body["results"]] == [
+        ("SJ2026000001", "created"), ("SJ2026000002", "failed"), ("SJ2026000003", "created")]
+    assert (body["created"], body["failed"]) == (2, 1)
+    assert body["results"][1]["code"] == "service_unavailable"
+    assert set(Case.objects.values_list("external_id", flat=True)) == {"SJ2026000001", "SJ2026000003"}
+
+
 def test_unmapped_category_goes_to_the_operators_queue_with_the_original_text(city, district):
     response = city.post(URL, order(category="市政设施 > 路灯 - 不亮"))
     body = response.json()
