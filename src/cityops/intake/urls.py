@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cityops.intake.views import citizen, exports, imports, inspector, maps
+from cityops.intake.views import citizen, department, exports, imports, inspector, maps
 
 app_name = "intake"
 
@@ -18,6 +18,10 @@ urlpatterns = [
     path("m/tasks/", inspector.tasks, name="inspector_tasks"),
     path("m/tasks/<str:number>/", inspector.task, name="inspector_task"),
     path("m/mine/", inspector.mine, name="inspector_mine"),
+    # departments (phone)
+    path("m/dept/", department.desk, name="dept_desk"),
+    path("m/dept/<str:number>/", department.task, name="dept_task"),
+    path("m/dept/<str:number>/<str:action>/", department.act, name="dept_action"),
     # bulk import (operators) and exports of the case list
     path("import/", imports.import_page, name="import"),
     path("import/template.<str:fmt>", imports.import_template, name="import_template"),

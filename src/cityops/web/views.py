@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cityops.accounts.policy import password_expires_at
 from cityops.accounts.roles import ROLES
+from cityops.intake.landing import phone_landing
 from cityops.web.navigation import nav_for
 
 
@@ -21,6 +22,8 @@ class LoginView(auth_views.LoginView):
 @login_required
 def home(request):
     user = request.user
+    if phone := phone_landing(request):  # inspectors and departments on a phone: their phone pages
+        return redirect(phone)
     roles = [ROLES[code] for code in sorted(user.role_codes) if code in ROLES]
     desks = [item for item in nav_for(user) if item["url"] != request.path]
     expires = password_expires_at(user)
