@@ -73,7 +73,7 @@ def test_targets_status_on_odd_ranges(targets):
     swapped = targets_status(date(2026, 3, 31), date(2026, 3, 1))
     assert by_code(swapped)["2024-dept-dispatch-accuracy"].value == Decimal("90.0")
     empty = by_code(targets_status(date(2020, 1, 1), date(2020, 1, 31)))
-    assert empty["2024-dept-satisfaction"].met is None and "无回访" in empty["2024-dept-satisfaction"].note
+    assert empty["2024-dept-satisfaction"].met is None and "无确定满意度结果的案件" in empty["2024-dept-satisfaction"].note
 
 
 def test_ranking_page_shows_figures_with_their_definitions(client, history):
@@ -81,7 +81,7 @@ def test_ranking_page_shows_figures_with_their_definitions(client, history):
     page = client.get("/assessment/", {"kind": "department", "month": "2026-03"})
     assert page.status_code == 200
     html = page.content.decode()
-    for text in ("70.3", "80.0%", "4/5", "▼ 29.7", "处置数 ÷ 应处置数 × 100%", "退单数 ÷ 派遣数 × 100%", "应处置数", "区住建局"):
+    for text in ("71.5", "80.0%", "4/5", "▼ 28.5", "处置数 ÷ 应处置数 × 100%", "退单数 ÷ 派遣数 × 100%", "应处置数", "区住建局"):
         assert text in html, text
     assert 'id="score-data"' in html
 
@@ -125,8 +125,8 @@ def test_api_ranking_and_targets(client, targets, history):
     client.force_login(history.people["leader"])
     body = client.get("/api/v1/stats/assessment/ranking", {"kind": "department", "month": "2026-03"}).json()
     a = next(r for r in body["rows"] if r["name"] == "区城管局")
-    assert (a["score"], a["grade"], a["rank"], a["change"], a["previous_score"]) == (70.3, "C", 2, -29.7, 100.0)
-    assert {f["code"]: f["value"] for f in a["figures"]}["return_rate"] == 12.5
+    assert (a["score"], a["grade"], a["rank"], a["change"], a["previous_score"]) == (71.5, "C", 2, -28.5, 100.0)
+    assert {f["code"]: f["value"] for f in a["figures"]}["return_rate"] == 0.0  # c5 is the dispatcher's mis-dispatch
     assert body["closed"] is True and body["previous_month"] == "2026-02"
     future = client.get("/api/v1/stats/assessment/ranking", {"month": "2999-01"})
     assert future.status_code == 400 and future.json()["code"] == "invalid_period"
