@@ -40,7 +40,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import holidays
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, transaction
@@ -132,6 +131,8 @@ def _year_table(year: int) -> tuple[int, bytes]:
     """(ordinal of 1 Jan, one byte per day: 1 = working day) for `year`, from the holidays engine."""
     table = _year_tables.get(year)
     if table is None:
+        import holidays  # most of a second to import: only when a year is first needed
+
         engine = holidays.country_holidays("CN", years=year)
         first = date(year, 1, 1)
         flags = bytearray()
@@ -152,6 +153,8 @@ def engine_is_workday(day: date) -> bool:
 
 def engine_day_label(day: date) -> str:
     """Why the engine counts `day` as it does, in Chinese (for the admin): 国庆节, 调休上班, 周末, 工作日."""
+    import holidays
+
     names = holidays.country_holidays("CN", years=day.year, language="zh_CN")
     if day in names:
         return names[day]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from cityops.geo.lookup import index_changed
 from cityops.geo.models import Region, UnitGrid
 
 
@@ -18,4 +17,7 @@ from cityops.geo.models import Region, UnitGrid
 @receiver(post_save, sender=UnitGrid, dispatch_uid="geo-grid-saved")
 @receiver(post_delete, sender=UnitGrid, dispatch_uid="geo-grid-deleted")
 def _geo_layer_changed(sender, **kwargs) -> None:
+    # Imported here: the lookup pulls in shapely and numpy, which no command needs to start.
+    from cityops.geo.lookup import index_changed
+
     index_changed()

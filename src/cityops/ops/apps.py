@@ -8,8 +8,5 @@ class OpsConfig(AppConfig):
     name = "cityops.ops"
     label = "ops"
     verbose_name = "运行维护"
-
-    def ready(self) -> None:
-        from cityops.ops import dbfailure
-
-        dbfailure.install()
+    # The 503 handler of the v1 API is registered where the API is wired (config/api.py):
+    # importing the API here would load django-ninja and every router in every command.

@@ -11,7 +11,7 @@ next request reconnects and the service resumes by itself.
 Three places catch the error, because it can surface in three layers:
 
 * the django-ninja API catches every exception in its own handler: `install()` registers a
-  handler for the two classes on the v1 API (called from `OpsConfig.ready`);
+  handler for the two classes on the v1 API (called from config/api.py, where the API is wired);
 * a view raising it: `DatabaseUnavailableMiddleware.process_exception`;
 * a middleware, template rendering or anything else under the handler: Django turns it into a
   500 and sends `got_request_exception`; we mark the request there and the middleware swaps

@@ -11,15 +11,17 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import joblib
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from cityops.routing.models import RoutingModel
-from cityops.routing.pipeline import Router
-from cityops.routing.training import TrainResult
+
+if TYPE_CHECKING:  # scikit-learn and joblib take seconds to import: only when a model is used
+    from cityops.routing.pipeline import Router
+    from cityops.routing.training import TrainResult
 
 
 class ModelNotFound(LookupError):
@@ -27,6 +29,8 @@ class ModelNotFound(LookupError):
 
 
 def dump_router(router: Router) -> bytes:
+    import joblib
+
     buffer = io.BytesIO()
     joblib.dump(router, buffer, compress=3)
     return buffer.getvalue()
@@ -35,6 +39,8 @@ def dump_router(router: Router) -> bytes:
 def load_router(blob: bytes | memoryview) -> Router:
     # Artifacts are written only by this module from models trained here (admins and commands);
     # unpickling is trusted the same way as the code itself.
+    import joblib
+
     return joblib.load(io.BytesIO(bytes(blob)))
 
 

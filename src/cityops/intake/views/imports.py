@@ -19,7 +19,6 @@ from cityops.common.csvsafe import csv_writer
 from cityops.intake import import_jobs
 from cityops.intake.columns import IMPORT_COLUMNS
 from cityops.intake.import_checks import max_bytes, max_rows, max_xlsx_uncompressed_bytes
-from cityops.intake.import_template import template_csv, template_xlsx
 from cityops.intake.xlsx import XlsxError, check_archive
 
 IMPORT_ROLES = (roles.OPERATOR,)
@@ -127,6 +126,9 @@ def import_errors(request: HttpRequest, job_id: str) -> HttpResponse:
 @role_required(*IMPORT_ROLES)
 @require_GET
 def import_template(request: HttpRequest, fmt: str) -> HttpResponse:
+    # openpyxl takes most of a second to import: only when a template is asked for.
+    from cityops.intake.import_template import template_csv, template_xlsx
+
     if fmt == "xlsx":
         response = HttpResponse(template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     elif fmt == "csv":
