@@ -75,6 +75,7 @@ def create_case(request: HttpRequest, payload: CaseIn):
         urgency=payload.urgency.value if payload.urgency else None,
         reporter_name=payload.reporter_name,
         reporter_phone=payload.reporter_phone,
+        no_callback=payload.no_callback,
         external_id=payload.external_id,
     )
     case = case_create(data=data, actor=user)

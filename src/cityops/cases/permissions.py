@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from cityops.accounts import roles
 from cityops.cases.models import Case
-from cityops.cases.states import TRANSITIONS, Action, Transition
+from cityops.cases.states import TRANSITIONS, Action, Transition, guard_refusal
 
 
 def can_view_all(user) -> bool:
@@ -66,6 +66,8 @@ def available_actions(user, case: Case) -> list[Action]:
         if action == Action.REQUEST_EXTENSION and case.extension_pending:
             continue
         if action in (Action.APPROVE_EXTENSION, Action.DENY_EXTENSION) and not case.extension_pending:
+            continue
+        if guard_refusal(case, action):
             continue
         actions.append(action)
     return actions

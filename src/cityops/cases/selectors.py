@@ -157,3 +157,25 @@ def duplicate_candidates(
         lon=lon, lat=lat, text=description, exclude_pk=exclude_pk, radius_m=radius_m, days=days, limit=limit,
         now=now, user=user,
     )
+
+
+def after_photos(cases) -> dict[int, Any]:
+    """The department's latest after-photo (处置后照片) of each case, by case pk."""
+    from cityops.cases.models import Attachment, AttachmentKind
+
+    latest: dict[int, Any] = {}
+    for photo in Attachment.objects.filter(case__in=[c.pk for c in cases], kind=AttachmentKind.AFTER).order_by("created_at", "id"):
+        latest[photo.case_id] = photo
+    return latest
+
+
+def satisfaction_events(cases) -> dict[int, CaseEvent]:
+    """The latest rating, callback or correction of each case (who said what, with their words), by case pk."""
+    from cityops.cases.states import Action
+
+    actions = [Action.RATE, Action.CALLBACK, Action.CORRECT_SATISFACTION]
+    latest: dict[int, CaseEvent] = {}
+    for event in CaseEvent.objects.filter(case__in=[c.pk for c in cases], action__in=actions).order_by("created_at", "id"):
+        if (event.payload or {}).get("satisfaction") == "unsatisfied" or event.case_id not in latest:
+            latest[event.case_id] = event
+    return latest

@@ -143,11 +143,63 @@ TRANSITIONS: dict[Action, Transition] = {
                    frozenset({roles.DEPARTMENT}), needs_own_department=True),
         # verify: pass → closed, fail (返工) → in_progress; the target is chosen from the input.
         Transition(Action.VERIFY, frozenset({Status.RESPONDED}), None, frozenset({roles.INSPECTOR, roles.DISPATCHER})),
-        # callback: stays closed, or reopens (重办) → dispatched.
-        Transition(Action.CALLBACK, frozenset({Status.CLOSED}), None, frozenset({roles.OPERATOR})),
+        # Satisfaction (one result per case, see GUARDS): the operator's callback or its failed
+        # attempt, the leader's correction, the dispatcher's 不满意复核 (review note or 重办).
+        Transition(Action.CALLBACK, frozenset({Status.CLOSED}), Status.CLOSED, frozenset({roles.OPERATOR})),
+        Transition(Action.CALLBACK_ATTEMPT, frozenset({Status.CLOSED}), Status.CLOSED, frozenset({roles.OPERATOR})),
+        Transition(Action.CORRECT_SATISFACTION, frozenset({Status.CLOSED}), Status.CLOSED, frozenset({roles.LEADER})),
+        Transition(Action.REVIEW, frozenset({Status.CLOSED}), Status.CLOSED, frozenset({roles.DISPATCHER})),
+        Transition(Action.REOPEN, frozenset({Status.CLOSED}), Status.DISPATCHED, frozenset({roles.DISPATCHER})),
         Transition(Action.SUPERVISE, _OPEN_FOR_OVERSIGHT, SAME, frozenset({roles.LEADER, roles.DISPATCHER})),
         Transition(Action.URGE, _OPEN_FOR_OVERSIGHT, SAME, frozenset({roles.LEADER, roles.DISPATCHER})),
     ]
 }
 
 USER_ACTIONS = tuple(TRANSITIONS)
+
+
+# ---------------------------------------------------------------- guards
+# Conditions on a case's fields beyond its status, without side effects (django-fsm's
+# `conditions`): each returns why the action is not possible now, or "" when it is. The UI
+# offers an action only when its guard passes; `workflow.case_transition` refuses it otherwise
+# (409 invalid_transition).
+
+
+def _callback_open(case) -> str:
+    if case.satisfaction:
+        return "该案件已有满意度结果，不能再次回访。"
+    if case.callback_status != CallbackStatus.PENDING:
+        label = CallbackStatus(case.callback_status).label if case.callback_status in CallbackStatus.values else "不在回访队列"
+        return f"该案件无需回访（{label}）。"
+    return ""
+
+
+def _has_result(case) -> str:
+    return "" if case.satisfaction else "该案件还没有满意度结果，无需更正。"
+
+
+def _review_pending(case) -> str:
+    return "" if case.review_status == ReviewStatus.PENDING else "该案件不在不满意复核队列中。"
+
+
+def _reopenable(case) -> str:
+    if case.review_status != ReviewStatus.PENDING:
+        return "只有待复核的不满意案件可以重办。"
+    if case.department_id is None or case.master_id:
+        return "该案件没有处置部门（直接答复或合并件），不能重办，请填写复核意见。"
+    return ""
+
+
+GUARDS = {
+    Action.CALLBACK: _callback_open,
+    Action.CALLBACK_ATTEMPT: _callback_open,
+    Action.CORRECT_SATISFACTION: _has_result,
+    Action.REVIEW: _review_pending,
+    Action.REOPEN: _reopenable,
+}
+
+
+def guard_refusal(case, action: Action) -> str:
+    """Why `action` cannot be taken on `case` now (its status aside), or "" if it can."""
+    guard = GUARDS.get(action)
+    return guard(case) if guard is not None else ""

@@ -32,7 +32,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from cityops.accounts import roles
 from cityops.cases import presenters
-from cityops.cases.errors import CaseError, CaseNotFound, Conflict, NotAllowed
+from cityops.cases.errors import CaseError, CaseNotFound, Conflict, InvalidTransition, NotAllowed
 from cityops.cases.forms import ACTION_FORMS, CaseFilterForm, IntakeForm
 from cityops.cases.models import Attachment, AttachmentKind, Case, Notification, SlaLevel
 from cityops.cases.permissions import available_actions
@@ -50,7 +50,16 @@ from cityops.cases.selectors import (
     satisfaction_events,
 )
 from cityops.cases.services import case_create, case_create_registered
-from cityops.cases.states import OPEN_STATUSES, Action, CallbackStatus, ReviewStatus, Satisfaction, Status
+from cityops.cases.states import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Action,
+    CallbackStatus,
+    ReviewStatus,
+    Satisfaction,
+    Status,
+    guard_refusal,
+)
 from cityops.cases.workflow import case_transition
 
 logger = logging.getLogger(__name__)
@@ -586,7 +595,7 @@ PRIMARY_ACTIONS = frozenset({
     Action.REGISTER, Action.DISPATCH, Action.SIGN, Action.RESPOND, Action.VERIFY, Action.CALLBACK,
     Action.APPROVE_EXTENSION, Action.RESUME,
 })
-ERROR_STATUS = {Conflict: 409, NotAllowed: 403, CaseNotFound: 404}
+ERROR_STATUS = {Conflict: 409, InvalidTransition: 409, NotAllowed: 403, CaseNotFound: 404}
 
 
 def _action_or_404(action: str) -> Action:
@@ -617,7 +626,8 @@ def case_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
 
     if request.method == "GET":
         if action_value not in available_actions(request.user, case):
-            ctx["error"] = f"您当前不能对该案件执行“{action_value.label}”。"
+            refusal = guard_refusal(case, action_value) if case.status in TRANSITIONS[action_value].sources else ""
+            ctx["error"] = refusal or f"您当前不能对该案件执行“{action_value.label}”。"
             ctx["form"] = None
         else:
             ctx["form"] = form_class(case=case, initial=_initial_for(case, action_value))

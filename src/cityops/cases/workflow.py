@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,7 +22,17 @@ from cityops.cases import fanout, notifications, sla
 from cityops.cases.errors import CaseNotFound, Conflict, InvalidTransition, NotAllowed, ValidationFailed
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.permissions import cases_visible_to, in_scope_for_action, role_allows
-from cityops.cases.states import TRANSITIONS, Action, ReturnReason, Satisfaction, Status
+from cityops.cases.states import (
+    TRANSITIONS,
+    Action,
+    CallbackStatus,
+    ReturnReason,
+    ReviewStatus,
+    Satisfaction,
+    SatisfactionSource,
+    Status,
+    guard_refusal,
+)
 from cityops.catalog.models import CaseType, Category, Department, DepartmentKind, LimitUnit, Stage, Urgency
 
 
@@ -34,6 +45,8 @@ class Outcome:
     payload: dict[str, Any] = field(default_factory=dict)
     department: Department | None = None
     after_commit: list[Any] = field(default_factory=list)
+    # Details of an audit-trail entry written in the same transaction (changes of a recorded result).
+    audit: dict[str, Any] | None = None
 
 
 def _text(data: dict[str, Any], key: str, label: str, *, required: bool) -> str:
@@ -97,7 +110,7 @@ def _reject(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
 
 def _answer(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     answer = _text(data, "answer", "答复内容", required=False) or _text(data, "note", "答复内容", required=True)
-    return Outcome(Status.CLOSED, {"answer": answer, "closed_at": now, **sla.clear_fields()})
+    return Outcome(Status.CLOSED, {"answer": answer, "closed_at": now, **sla.clear_fields(), **_closure_fields(case)})
 
 
 def _merge_into(case: Case, data: dict[str, Any], now: datetime, actor) -> Outcome:
@@ -112,7 +125,8 @@ def _merge_into(case: Case, data: dict[str, Any], now: datetime, actor) -> Outco
         raise ValidationFailed("主案件已办结，不能合并。", {"master": "closed"})
     if master.master_id:
         raise ValidationFailed("主案件本身已被合并，请合并到其主案件。", {"master": "merged"})
-    return Outcome(Status.CLOSED, {"master_id": master.pk, "closed_at": now, **sla.clear_fields()}, {"master": master.number})
+    fields = {"master_id": master.pk, "closed_at": now, **sla.clear_fields(), **_closure_fields(case, merged=True)}
+    return Outcome(Status.CLOSED, fields, {"master": master.number})
 
 
 def _dispatch(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
@@ -236,7 +250,7 @@ def _respond(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
 def _verify(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     passed = _bool(data, "passed", "核查结果")
     if passed:
-        return Outcome(Status.CLOSED, {"closed_at": now, **sla.clear_fields()}, {"passed": True}, case.department)
+        return Outcome(Status.CLOSED, {"closed_at": now, **sla.clear_fields(), **_closure_fields(case)}, {"passed": True}, case.department)
     _text(data, "note", "返工原因", required=True)
     fields = {"rework_count": F("rework_count") + 1, **sla.stage_fields(case, Stage.HANDLE, now)}
     fields["handle_deadline"] = fields["deadline"]
@@ -244,19 +258,83 @@ def _verify(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     return Outcome(Status.IN_PROGRESS, fields, {"passed": False}, case.department, [notifications.rework])
 
 
-def _callback(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
-    satisfaction = _text(data, "satisfaction", "满意度", required=True)
-    if satisfaction not in Satisfaction.values:
+# ---------------------------------------------------------------- satisfaction (one result per case)
+
+
+def _closure_fields(case: Case, *, merged: bool = False) -> dict[str, Any]:
+    """Where a case that reaches 结案 stands in the callback queue: a merged duplicate (its
+    master is called back), a report without a phone and a reporter who asked not to be
+    called need no callback."""
+    if merged or case.master_id or not case.reporter_phone.strip() or case.no_callback:
+        return {"callback_status": CallbackStatus.NOT_NEEDED}
+    return {"callback_status": CallbackStatus.PENDING}
+
+
+def _satisfaction(data: dict[str, Any]) -> str:
+    value = _text(data, "satisfaction", "满意度", required=True)
+    if value not in Satisfaction.values:
         raise ValidationFailed("满意度无效。", {"satisfaction": "invalid", "choices": Satisfaction.values})
-    reopen = bool(data.get("reopen")) and _bool(data, "reopen", "是否重办")
+    return value
+
+
+def _callback(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    """The first completed callback fixes the case's result; an unsatisfied one waits for 复核."""
+    satisfaction = _satisfaction(data)
+    if data.get("reopen") and _bool(data, "reopen", "是否重办"):
+        # 重办 is the dispatcher's decision in the 不满意复核 queue, no longer part of a callback.
+        raise ValidationFailed("回访不能直接重办：不满意的案件会进入派遣员的不满意复核，由其决定重办。", {"reopen": "moved_to_review"})
+    fields: dict[str, Any] = {
+        "satisfaction": satisfaction, "satisfaction_at": now, "satisfaction_source": SatisfactionSource.CALLBACK,
+        "callback_status": CallbackStatus.DONE,
+    }
+    if satisfaction == Satisfaction.UNSATISFIED:
+        fields["review_status"] = ReviewStatus.PENDING
+    return Outcome(Status.CLOSED, fields, {"satisfaction": satisfaction, "result": True})
+
+
+def _callback_attempt(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    """未接通: counted; after CITYOPS_CALLBACK_MAX_ATTEMPTS the case leaves the queue as 无法联系."""
+    attempt = case.callback_attempts + 1  # the version check makes this read-then-write safe
+    final = attempt >= max(1, int(getattr(settings, "CITYOPS_CALLBACK_MAX_ATTEMPTS", 3)))
+    fields: dict[str, Any] = {"callback_attempts": attempt}
+    if final:
+        fields["callback_status"] = CallbackStatus.UNREACHABLE
+    return Outcome(Status.CLOSED, fields, {"attempt": attempt, "final": final})
+
+
+def _correct_satisfaction(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    """The leader's correction of a recorded result: a reason, an event and an audit entry.
+    The time the result was fixed stays (the case stays in its period's figures)."""
+    satisfaction = _satisfaction(data)
+    reason = _text(data, "note", "更正理由", required=True)
+    if satisfaction == case.satisfaction:
+        raise ValidationFailed("更正后的满意度与当前结果相同。", {"satisfaction": "unchanged"})
     fields: dict[str, Any] = {"satisfaction": satisfaction}
-    if not reopen:
-        return Outcome(Status.CLOSED, fields, {"satisfaction": satisfaction, "reopen": False})
-    if case.department_id is None or case.master_id:
-        raise ValidationFailed("该案件没有处置部门，不能重办。", {"reopen": "no_department"})
-    _text(data, "note", "重办原因", required=True)
-    fields.update({"closed_at": None, "dispatched_at": now, **_dispatch_clock(case, now)})
-    return Outcome(Status.DISPATCHED, fields, {"satisfaction": satisfaction, "reopen": True}, case.department, [notifications.new_task])
+    if satisfaction == Satisfaction.UNSATISFIED and not case.review_status:
+        fields["review_status"] = ReviewStatus.PENDING
+    elif satisfaction != Satisfaction.UNSATISFIED and case.review_status == ReviewStatus.PENDING and case.citizen_satisfaction != Satisfaction.UNSATISFIED:
+        fields["review_status"] = ""  # the unsatisfied result was a mistake: nothing to review
+    payload = {"satisfaction": satisfaction, "previous": case.satisfaction}
+    return Outcome(Status.CLOSED, fields, payload, audit={**payload, "reason": reason})
+
+
+def _review(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    _text(data, "note", "复核意见", required=True)
+    return Outcome(Status.CLOSED, {"review_status": ReviewStatus.REVIEWED}, {"previous_satisfaction": case.satisfaction})
+
+
+def _reopen(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    """重办: back to the last department with a fresh dispatch clock. The result is cleared so
+    the re-closed case gets a fresh callback; the earlier one stays in the events."""
+    _text(data, "note", "重办要求", required=True)
+    fields: dict[str, Any] = {
+        "closed_at": None, "dispatched_at": now, "extension_pending": False, "extension_request": None,
+        "satisfaction": "", "satisfaction_at": None, "satisfaction_source": "",
+        "callback_status": "", "callback_attempts": 0, "review_status": ReviewStatus.REOPENED,
+        **_dispatch_clock(case, now),
+    }
+    payload = {"previous_satisfaction": case.satisfaction, "department": case.department.code}
+    return Outcome(Status.DISPATCHED, fields, payload, case.department, [notifications.new_task])
 
 
 def _supervise(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
@@ -273,6 +351,8 @@ RULES = {
     Action.APPROVE_EXTENSION: _approve_extension, Action.DENY_EXTENSION: _deny_extension,
     Action.SUSPEND: _suspend, Action.RESUME: _resume, Action.RESPOND: _respond, Action.VERIFY: _verify,
     Action.CALLBACK: _callback, Action.SUPERVISE: _supervise, Action.URGE: _urge,
+    Action.CALLBACK_ATTEMPT: _callback_attempt, Action.CORRECT_SATISFACTION: _correct_satisfaction,
+    Action.REVIEW: _review, Action.REOPEN: _reopen,
 }
 
 
@@ -321,6 +401,9 @@ def case_transition(
             f"案件当前状态为“{Status(case.status).label}”，不能“{action.label}”。",
             {"status": case.status, "action": action.value},
         )
+    refusal = guard_refusal(case, action)
+    if refusal:
+        raise InvalidTransition(refusal, {"status": case.status, "action": action.value})
 
     rule = RULES.get(action)
     outcome = _merge_into(case, data, now, actor) if action == Action.MERGE else rule(case, data, now)
@@ -345,8 +428,23 @@ def case_transition(
             note=note,
             payload=outcome.payload,
         )
+        if outcome.audit is not None:
+            _audit(case, action, actor, system_label, outcome.audit)
         fresh = Case.objects.select_related("category", "department", "street", "community", "grid").get(pk=case.pk)
         for send in outcome.after_commit:
             transaction.on_commit(lambda send=send: send(fresh, event))
         fanout.announce(fresh, event)
     return fresh
+
+
+def _audit(case: Case, action: Action, actor, system_label: str, details: dict[str, Any]) -> None:
+    """An audit-trail entry in the action's own transaction: both are written, or neither."""
+    from cityops.audit.models import AuditAction
+    from cityops.audit.services import audit_record
+
+    # No audit action of its own yet (that needs a migration of audit.AuditEntry's choices):
+    # a change of recorded data is filed with the configuration changes, "op" tells which.
+    audit_record(
+        action=AuditAction.CONFIG_CHANGE, actor=actor, actor_label=system_label, target=f"case:{case.number}",
+        details={"op": action.value, **details},
+    )

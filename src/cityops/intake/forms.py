@@ -103,6 +103,8 @@ class CitizenReportForm(LocationForm):
         label="联系电话（可选）", max_length=20, required=False, help_text=PHONE_HELP,
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
     )
+    no_callback = forms.BooleanField(label="不需要回访", required=False,
+                                     help_text="勾选后办结时不再电话回访，您可凭查询码自行评价。")
 
     def clean_description(self):
         value = self.cleaned_data["description"].strip()

@@ -199,7 +199,7 @@ class PublicCase:
     area: str
     created_at: datetime
     closed_at: datetime | None
-    satisfaction: str
+    satisfaction: str  # the reporter's own rating (never a staff callback's result)
     can_rate: bool
     milestones: list[Milestone] = field(default_factory=list)
     photos: list[dict[str, str]] = field(default_factory=list)
@@ -221,7 +221,7 @@ def public_case_view(case: Case) -> PublicCase:
         case_type=case.get_case_type_display(), category=case.category.name if case.category else "",
         status=status_label, status_class=status_class, area=area,
         created_at=case.created_at, closed_at=case.closed_at,
-        satisfaction=Satisfaction(case.satisfaction).label if case.satisfaction else "",
+        satisfaction=Satisfaction(case.citizen_satisfaction).label if case.citizen_satisfaction else "",
         can_rate=citizen_can_rate(case), milestones=public_milestones(case), photos=public_photos(case),
     )
 
@@ -253,15 +253,18 @@ def public_milestones(case: Case) -> list[Milestone]:
                 out.append(Milestone(e.created_at, "结案", "经现场核查，问题已处置，案件办结。", "done"))
             else:
                 out.append(Milestone(e.created_at, "核查", "经现场核查，处置未达要求，已要求重新处置。", "warn"))
-        elif e.action == Action.CALLBACK:
+        elif e.action in (Action.CALLBACK, Action.RATE):
             value = (e.payload or {}).get("satisfaction")
             label = Satisfaction(value).label if value in Satisfaction.values else ""
-            if (e.payload or {}).get("source") == "citizen":
+            # Before `rate` existed a citizen's rating was a `callback` event with source=citizen.
+            if e.action == Action.RATE or (e.payload or {}).get("source") == "citizen":
                 out.append(Milestone(e.created_at, "评价", f"您的评价：{label}。"))
             elif e.to_status == Status.DISPATCHED:
                 out.append(Milestone(e.created_at, "回访", "根据回访情况，已重新派遣办理。", "warn"))
             else:
-                out.append(Milestone(e.created_at, "回访", f"回访满意度：{label}。" if label else "已回访。"))
+                out.append(Milestone(e.created_at, "回访", f"工作人员回访，记录满意度：{label}。" if label else "已回访。"))
+        elif e.action == Action.REOPEN:
+            out.append(Milestone(e.created_at, "重办", f"经复核，已要求 {dept or '处置单位'} 重新办理。", "warn"))
     return out
 
 

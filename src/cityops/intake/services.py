@@ -8,26 +8,39 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cityops.cases import fanout
 from cityops.cases.errors import Conflict, InvalidTransition, ValidationFailed
 from cityops.cases.models import Case, CaseEvent
-from cityops.cases.states import Action, Satisfaction, Status
+from cityops.cases.states import (
+    Action,
+    CallbackStatus,
+    ReviewStatus,
+    Satisfaction,
+    SatisfactionSource,
+    Status,
+)
 
 MAX_RATING_COMMENT = 500
 CITIZEN_LABEL = "市民"
 
 
 def citizen_can_rate(case: Case) -> bool:
-    """A closed case that nobody has rated yet (merged duplicates are rated on their master)."""
-    return case.status == Status.CLOSED and not case.satisfaction and case.master_id is None
+    """A closed case its reporter has not rated yet (merged duplicates are rated on their master).
+
+    A staff callback does not stop the citizen from giving their own rating: it is kept apart
+    (`citizen_satisfaction`) and fixes the case's result only if there is none yet."""
+    return case.status == Status.CLOSED and not case.citizen_satisfaction and case.master_id is None
 
 
 def citizen_rate(case: Case, satisfaction: str, comment: str = "", *, now: datetime | None = None) -> Case:
     """Record the reporter's own satisfaction rating of a closed case, once per case.
 
-    The workflow's CALLBACK action needs an operator; a citizen rating is the same fact
-    from another source, so it is written the same way: a conditional update on the
-    version (and on "not yet rated"), and a `callback` CaseEvent in the same transaction,
-    payload {"satisfaction", "source": "citizen"}. It never reopens a case.
+    The rating is always kept as `citizen_satisfaction`; it becomes the case's one result
+    (`satisfaction`, source "citizen") only if no callback fixed one before. A 不满意 opens
+    the dispatcher's 不满意复核 unless the case was already reviewed. Written like a workflow
+    action: a conditional update on the version and a `rate` CaseEvent (payload
+    {"satisfaction", "result": whether it fixed the result}) in one transaction. It never
+    reopens a case.
     """
     now = now or timezone.now()
     if satisfaction not in Satisfaction.values:
@@ -35,27 +48,37 @@ def citizen_rate(case: Case, satisfaction: str, comment: str = "", *, now: datet
     comment = (comment or "").strip()
     if len(comment) > MAX_RATING_COMMENT:
         raise ValidationFailed(f"评价内容不能超过 {MAX_RATING_COMMENT} 字。", {"comment": "too_long"})
-    if case.satisfaction:
-        raise InvalidTransition("该案件已评价，不能重复评价。", {"satisfaction": "already_rated"})
+    if case.citizen_satisfaction:
+        raise InvalidTransition("您已评价过该案件，不能重复评价。", {"satisfaction": "already_rated"})
     if case.status != Status.CLOSED:
         raise InvalidTransition("案件尚未办结，办结后才能评价。", {"status": case.status})
     if case.master_id is not None:
         raise InvalidTransition("该反映已与其他反映合并办理，无需单独评价。", {"master": "merged"})
+    fixes_result = not case.satisfaction
+    fields: dict = {"citizen_satisfaction": satisfaction, "version": F("version") + 1}
+    if fixes_result:
+        fields.update(satisfaction=satisfaction, satisfaction_at=now, satisfaction_source=SatisfactionSource.CITIZEN)
+        if case.callback_status in (CallbackStatus.PENDING, CallbackStatus.UNREACHABLE):
+            fields["callback_status"] = CallbackStatus.DONE  # the result exists: nobody needs to call
+    if satisfaction == Satisfaction.UNSATISFIED and (fixes_result or not case.review_status):
+        fields["review_status"] = ReviewStatus.PENDING
     with transaction.atomic():
         updated = Case.objects.filter(
-            pk=case.pk, version=case.version, status=Status.CLOSED, satisfaction=""
-        ).update(satisfaction=satisfaction, version=F("version") + 1)
+            pk=case.pk, version=case.version, status=Status.CLOSED, citizen_satisfaction=""
+        ).update(**fields)
         if updated != 1:
-            current = Case.objects.filter(pk=case.pk).values("satisfaction", "status").first()
-            if current and current["satisfaction"]:
-                raise InvalidTransition("该案件已评价，不能重复评价。", {"satisfaction": "already_rated"})
+            current = Case.objects.filter(pk=case.pk).values("citizen_satisfaction").first()
+            if current and current["citizen_satisfaction"]:
+                raise InvalidTransition("您已评价过该案件，不能重复评价。", {"satisfaction": "already_rated"})
             raise Conflict("案件已更新，请刷新后重试。")
-        CaseEvent.objects.create(
-            case=case, created_at=now, actor=None, actor_label=CITIZEN_LABEL, action=Action.CALLBACK,
+        event = CaseEvent.objects.create(
+            case=case, created_at=now, actor=None, actor_label=CITIZEN_LABEL, action=Action.RATE,
             from_status=Status.CLOSED, to_status=Status.CLOSED, note=comment,
-            payload={"satisfaction": satisfaction, "source": "citizen", "reopen": False},
+            payload={"satisfaction": satisfaction, "result": fixes_result},
         )
-    return Case.objects.get(pk=case.pk)
+        fresh = Case.objects.get(pk=case.pk)
+        fanout.announce(fresh, event)
+    return fresh
 
 
 # ---------------------------------------------------------------- reports with a photo

@@ -289,13 +289,56 @@ def test_the_whole_path_from_register_to_callback(as_role, report, district, dep
     assert CaseEvent.objects.filter(case__number=number).count() == 7
 
 
-def test_callback_with_reopen_sends_the_case_back_to_the_department(as_role, report, district, department):
+def closed_number(as_role, report, department):
     number = dispatched(as_role, report, department)["number"]
     move(as_role("dept"), number, "sign")
     move(as_role("dept"), number, "respond", result="已处理")
     move(as_role("dispatcher"), number, "verify", passed="true")
-    case = move(as_role("operator"), number, "callback", satisfaction="unsatisfied", reopen=True, note="垃圾仍未清走")
-    assert case["status"] == "dispatched" and case["satisfaction"] == "unsatisfied"
+    return number
+
+
+def test_a_second_callback_is_an_invalid_transition(as_role, report, district, department):
+    number = closed_number(as_role, report, department)
+    case = move(as_role("operator"), number, "callback", satisfaction="unsatisfied")
+    assert case["satisfaction"] == "unsatisfied" and case["satisfaction_source"] == "callback"
+    assert case["callback_status"] == "done" and case["review_status"] == "pending"
+    response = as_role("operator").post(f"/cases/{number}/actions/callback", {"satisfaction": "satisfied"})
+    assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
+    assert Case.objects.get(number=number).satisfaction == "unsatisfied"
+
+
+def test_unanswered_callbacks_through_the_api(as_role, report, district, department):
+    number = closed_number(as_role, report, department)
+    for _ in range(3):
+        case = move(as_role("operator"), number, "callback_attempt")
+    assert case["callback_attempts"] == 3 and case["callback_status"] == "unreachable"
+    assert "callback" not in case["available_actions"]
+
+
+def test_a_correction_needs_a_reason_and_the_leader(as_role, report, district, department):
+    number = closed_number(as_role, report, department)
+    move(as_role("operator"), number, "callback", satisfaction="unsatisfied")
+    response = as_role("leader").post(f"/cases/{number}/actions/correct_satisfaction", {"satisfaction": "satisfied"})
+    assert response.status_code == 400 and response.json()["details"]["note"] == "required"
+    assert as_role("dispatcher").post(f"/cases/{number}/actions/correct_satisfaction",
+                                      {"satisfaction": "satisfied", "note": "误录"}).status_code == 403
+    case = move(as_role("leader"), number, "correct_satisfaction", satisfaction="satisfied", note="录音核实为满意")
+    assert case["satisfaction"] == "satisfied"
+
+
+def test_the_dispatcher_reopens_an_unsatisfied_case(as_role, report, district, department):
+    number = closed_number(as_role, report, department)
+    move(as_role("operator"), number, "callback", satisfaction="unsatisfied", note="垃圾仍未清走")
+    case = move(as_role("dispatcher"), number, "reopen", note="请重新清运")
+    assert case["status"] == "dispatched" and case["department"]["code"] == department.code
+    assert case["satisfaction"] == "" and case["review_status"] == "reopened"
+
+
+def test_callback_with_the_old_reopen_flag_is_refused(as_role, report, district, department):
+    number = closed_number(as_role, report, department)
+    response = as_role("operator").post(f"/cases/{number}/actions/callback",
+                                        {"satisfaction": "unsatisfied", "reopen": True, "note": "x"})
+    assert response.status_code == 400 and "reopen" in response.json()["details"]
 
 
 def test_merge_and_extension_fields_reach_the_workflow(as_role, report, district, department):

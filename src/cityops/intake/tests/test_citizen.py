@@ -140,7 +140,7 @@ def closed_case(category=None, department=None, **overrides):
     case = make_case(category=category, channel=Channel.WEB, reporter_name="王小明", reporter_phone="13512345678",
                      address="幸福路 8 号 3 单元 501", **overrides)
     Case.objects.filter(pk=case.pk).update(status=Status.CLOSED, closed_at=timezone.now(), department=department,
-                                           result="已清运完毕")
+                                           result="已清运完毕", callback_status="pending")
     case.refresh_from_db()
     return case
 
@@ -226,11 +226,13 @@ def test_rating_a_closed_case_once_works_and_a_second_time_is_refused(client, ge
     response = client.post(reverse("intake:rate"), {"code": case.tracking_code, "satisfaction": "satisfied", "comment": "处理很快"})
     assert response.status_code == 302
     case.refresh_from_db()
-    assert case.satisfaction == "satisfied"
+    assert case.satisfaction == case.citizen_satisfaction == "satisfied"
+    assert case.satisfaction_source == "citizen" and case.satisfaction_at is not None
+    assert case.callback_status == "done"  # the result exists: the callback seat need not call
     assert case.status == Status.CLOSED
-    event = case.events.get(action=Action.CALLBACK)
+    event = case.events.get(action=Action.RATE)
     assert event.actor_label == "市民" and event.actor is None
-    assert event.payload["satisfaction"] == "satisfied" and event.payload["source"] == "citizen"
+    assert event.payload == {"satisfaction": "satisfied", "result": True}
     assert event.note == "处理很快"
     after = client.get(response["Location"]).content.decode()
     assert "感谢您的评价" in after and "您的评价：满意" in after
@@ -238,10 +240,10 @@ def test_rating_a_closed_case_once_works_and_a_second_time_is_refused(client, ge
 
     again = client.post(reverse("intake:rate"), {"code": case.tracking_code, "satisfaction": "unsatisfied"})
     assert again.status_code == 409
-    assert "已评价，不能重复评价" in again.content.decode()
+    assert "已评价过该案件，不能重复评价" in again.content.decode()
     case.refresh_from_db()
-    assert case.satisfaction == "satisfied"
-    assert case.events.filter(action=Action.CALLBACK).count() == 1
+    assert case.satisfaction == case.citizen_satisfaction == "satisfied"
+    assert case.events.filter(action=Action.RATE).count() == 1
 
 
 def test_an_open_case_cannot_be_rated(client, db):
@@ -272,7 +274,7 @@ def test_citizen_rate_loses_to_a_concurrent_update(db):
     with pytest.raises(Conflict):
         citizen_rate(case, "satisfied")
     assert not Case.objects.get(pk=case.pk).satisfaction
-    assert not CaseEvent.objects.filter(case=case, action=Action.CALLBACK).exists()
+    assert not CaseEvent.objects.filter(case=case, action=Action.RATE).exists()
 
 
 def test_timeline_shows_public_milestones(client, geo, category, department):

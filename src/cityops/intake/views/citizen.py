@@ -43,6 +43,7 @@ def report(request: HttpRequest) -> HttpResponse:
                         description=data["description"], channel=Channel.WEB, case_type=data["case_type"],
                         lon=data["lon"], lat=data["lat"], coord_system=data["coord_system"], address=data["address"],
                         reporter_name=data["reporter_name"], reporter_phone=data["reporter_phone"],
+                        no_callback=data["no_callback"],
                     ),
                     photo=data.get("photo"), actor_label=CITIZEN_LABEL, keep_gps=False,
                 )
