@@ -1,7 +1,14 @@
 """Learning from the floor: a training set from the case history, with corrected labels.
 
-A case teaches the model when a department accepted it. Its label is the model class
-(一级 hotline category) its category falls under, corrected from what happened next:
+A case teaches the model when a department accepted it. Two label spaces (`level`):
+
+* "leaf" (what the 立案 desk needs, and what `services.retrain_if_due` trains): the case's own
+  leaf category (小类) of either system — the category the operator registered, or changed it
+  to, so an operator's correction of the model's suggestion is the label. A case whose last
+  dispatch was returned as a mis-dispatch with nothing after it is left out (unresolved); one
+  re-dispatched after such a return keeps its (possibly re-classified) category;
+* "root" (the public 7-class benchmark's space): the model class (一级 hotline category) its
+  category falls under, corrected from what happened next:
 
 * dispatched and never returned as "not our duty" after its last dispatch → its category
   stands (the operator's category, possibly changed at 立案, is the final one);
@@ -17,12 +24,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.states import Action
 from cityops.catalog.models import Category, CategorySystem, ResponsibilityRule
 from cityops.catalog.selectors import category_ancestors
 from cityops.routing.training import Dataset
+
+Level = Literal["leaf", "root"]
 
 
 @dataclass
@@ -55,10 +65,15 @@ def department_classes() -> dict[str, set[str]]:
     return out
 
 
-def history_dataset(*, since: datetime | None = None, until: datetime | None = None) -> tuple[Dataset, HistoryReport]:
-    """Texts and corrected labels of hotline-category cases that were dispatched."""
+def history_dataset(
+    *, since: datetime | None = None, until: datetime | None = None, level: Level = "root",
+) -> tuple[Dataset, HistoryReport]:
+    """Texts and corrected labels of the cases that were dispatched: hotline cases labelled by
+    their 一级 class (`level="root"`), or cases of both systems by their leaf category ("leaf")."""
     report = HistoryReport()
-    events = CaseEvent.objects.filter(action__in=[Action.DISPATCH, Action.RETURN], case__category__system=CategorySystem.HOTLINE)
+    events = CaseEvent.objects.filter(action__in=[Action.DISPATCH, Action.RETURN])
+    if level == "root":
+        events = events.filter(case__category__system=CategorySystem.HOTLINE)
     if since:
         events = events.filter(case__created_at__gte=since)
     if until:
@@ -70,7 +85,7 @@ def history_dataset(*, since: datetime | None = None, until: datetime | None = N
         timeline[case_id].append((action, department or (payload or {}).get("department"), bool((payload or {}).get("mis_dispatch"))))
     if not timeline:
         return Dataset([], [], [], {}, "案件历史"), report
-    by_department = department_classes()
+    by_department = department_classes() if level == "root" else {}
     cases = Case.objects.filter(pk__in=list(timeline)).select_related("category__parent__parent__parent").only(
         "pk", "number", "title", "description", "category",
     )
@@ -79,7 +94,10 @@ def history_dataset(*, since: datetime | None = None, until: datetime | None = N
     labels: list[str] = []
     ids: list[str] = []
     for case in cases.iterator(chunk_size=1000):
-        label = _root_code(case.category, cache) if case.category_id else None
+        if level == "leaf":
+            label = case.category.code if case.category_id else None
+        else:
+            label = _root_code(case.category, cache) if case.category_id else None
         if label is None:
             report.left_out_uncovered += 1
             continue
@@ -94,7 +112,7 @@ def history_dataset(*, since: datetime | None = None, until: datetime | None = N
         if final_department is None:
             report.left_out_unresolved += 1
             continue
-        if was_returned:
+        if was_returned and level == "root":
             handles = by_department.get(final_department, set())
             if label not in handles:
                 if len(handles) == 1:

@@ -235,6 +235,7 @@ def folds_for(labels: Sequence[str], groups: np.ndarray | None, n_folds: int, se
 def fast_svc(
     texts: Sequence[str], labels: Sequence[str], *, algorithm: str = DEFAULT_ALGORITHM, n_folds: int = 5,
     groups: np.ndarray | None = None, progress: Callable[[str], None] | None = None, final: bool = True,
+    calibration_folds: int = 5,
 ) -> tuple[np.ndarray, list[str], Router | None, float]:
     """Out-of-fold probabilities and (with `final`) the fitted router, for the FAST_SVC algorithms.
 
@@ -288,7 +289,7 @@ def fast_svc(
             scores[np.ix_(test_idx, columns)] = score(X[test_idx])
             say(f"  第 {index + 1} 折：{time.perf_counter() - started:.1f} 秒")
         calibrator = LogisticRegression(C=10, max_iter=1000)
-        inner = StratifiedKFold(max(2, min(5, min(Counter(labels).values()))), shuffle=True, random_state=0)
+        inner = StratifiedKFold(max(2, min(calibration_folds, min(Counter(labels).values()))), shuffle=True, random_state=0)
         proba = cross_val_predict(calibrator, scores, y, cv=inner, method="predict_proba")
         router = None
         seconds = 0.0
@@ -480,9 +481,12 @@ class TrainResult:
 
 def train(
     data: Dataset, *, algorithm: str = DEFAULT_ALGORITHM, target_precision: float = 0.98, n_folds: int = 5,
-    group_duplicates: bool = True, progress: Callable[[str], None] | None = None,
+    group_duplicates: bool = True, progress: Callable[[str], None] | None = None, calibration_folds: int = 5,
 ) -> TrainResult:
-    """Cross-validate on `data` (for metrics and the threshold), then fit on all of it."""
+    """Cross-validate on `data` (for metrics and the threshold), then fit on all of it.
+
+    `calibration_folds`: inner folds of the FAST_SVC calibrators' out-of-fold probabilities (each
+    fold fits one multinomial logistic regression on the decision values; 2 for a quick model)."""
     check_trainable(data)
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -497,7 +501,7 @@ def train(
     router = None
     if algorithm in FAST_SVC:
         proba, classes, router, fit_s = fast_svc(data.texts, data.labels, algorithm=algorithm, n_folds=n_folds,
-                                                 groups=groups, progress=say)
+                                                 groups=groups, progress=say, calibration_folds=calibration_folds)
     else:
         proba, classes = out_of_fold_proba(data.texts, data.labels, algorithm=algorithm, n_folds=n_folds, groups=groups, progress=say)
     cv_s = time.perf_counter() - cv_started
