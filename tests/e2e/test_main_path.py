@@ -85,6 +85,7 @@ def test_report_to_callback_in_the_browser(browser, live_server, district):
         [round(point.x, 6), round(point.y, 6)],
     )
     citizen.fill("input[name=address]", "北关社区东门")
+    citizen.fill("input[name=reporter_phone]", "13900001111")  # a reporter with a phone is called back
     citizen.click("button.m-submit")
     code = citizen.locator("#tracking-code").inner_text().strip()
     case = read(lambda: Case.objects.get(tracking_code=code))
