@@ -4,6 +4,7 @@ and where the errors must say exactly what is wrong (content type, size, JSON sy
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from django.http import HttpRequest
@@ -58,8 +59,9 @@ def read_json(request: HttpRequest, *, max_bytes: int) -> Any:
                        {"line": exc.lineno, "column": exc.colno, "position": exc.pos}) from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "请求体的 JSON 嵌套过深。") from None
-    except ValueError as exc:  # an integer of more than 4,300 digits (Python's conversion limit)
-        raise ApiError(400, "invalid_json", "请求体含有过长的数字。", {"reason": str(exc)[:120]}) from None
+    except ValueError:  # an integer longer than Python converts (4,300 digits by default)
+        limit = sys.get_int_max_str_digits()
+        raise ApiError(400, "invalid_json", f"请求体含有过长的数字（整数最多 {limit} 位）。", {"max_digits": limit}) from None
     refuse_nul(data)
     return data
 

@@ -32,7 +32,8 @@ from cityops.cases.workflow import case_transition
 
 router = Router(tags=["案件"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+# 413: a body over DATA_UPLOAD_MAX_MEMORY_SIZE (errors.too_big).
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut}
 
 # Which intake channels each role may report through; the first one is its default.
 ROLE_CHANNELS: list[tuple[str, tuple[str, ...]]] = [

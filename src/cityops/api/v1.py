@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import re_path
@@ -49,8 +50,9 @@ class SafeParser(Parser):
         except ValueError as exc:
             if isinstance(exc, json.JSONDecodeError):
                 raise
-            # An integer of more than 4,300 digits: Python refuses to convert it.
-            raise ApiError(400, "invalid_json", "请求体含有过长的数字。") from None
+            # An integer longer than Python converts (4,300 digits by default).
+            limit = sys.get_int_max_str_digits()
+            raise ApiError(400, "invalid_json", f"请求体含有过长的数字（整数最多 {limit} 位）。", {"max_digits": limit}) from None
         refuse_nul(data)
         return data
 

@@ -58,3 +58,8 @@ def test_every_operation_documents_its_error_answers(document):
                     schema = answer["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/ErrorOut"}, f"{method} {path} {status}"
     assert missing == []
+
+
+def test_bodies_document_the_413_the_server_answers_over_the_size_limit(document):
+    for path in ["/api/v1/cases", "/api/v1/cases/{number}/actions/{action}", "/api/v1/intake/city", "/api/v1/intake/alarm"]:
+        assert "413" in document["paths"][path]["post"]["responses"], path
