@@ -129,12 +129,21 @@ def list_events(request: HttpRequest, number: str):
 @router.post("/{number}/actions/{action}", response={200: CaseOut, **ERRORS}, summary="执行案件操作")
 def act(request: HttpRequest, number: str, action: documented_choices(TRANSITIONS), payload: ActionIn | None = None):
     """Actions: register, reject, answer, merge, dispatch, sign, return, request_extension,
-    approve_extension, deny_extension, suspend, resume, respond, verify, callback, supervise, urge."""
+    approve_extension, deny_extension, suspend, resume, respond, verify, callback, callback_attempt,
+    correct_satisfaction, review, reopen, accept_return, reject_return, supervise, urge.
+
+    respond and verify also accept multipart/form-data: the same fields as form fields plus the
+    photos as files named `photos` (处置后照片 / 核查照片). A 部件 case or an inspector's report
+    needs at least one after-photo with respond (400 otherwise, nothing written)."""
     if action not in TRANSITIONS:
         raise ApiError(400, "unknown_action", f"未知的操作：{action}", {"action": action, "choices": [str(a) for a in TRANSITIONS]})
     user = request.auth
     case = case_get(user=user, number=number)
     body = payload or ActionIn()
     data = body.model_dump(exclude_none=True, exclude={"version"})
+    # respond / verify may carry photos: multipart/form-data with the same fields and "photos" files.
+    photos = request.FILES.getlist("photos") + request.FILES.getlist("photo") if request.FILES else []
+    if photos:
+        data["photos"] = photos
     case = case_transition(case=case, action=action, actor=user, data=data, expected_version=body.version)
     return case_out(case, user)

@@ -60,6 +60,8 @@ def case_out(case: Case, user, now: datetime | None = None, *, reporter: dict[st
         "handle_deadline": _local(case.handle_deadline),
         "sla_level": sla.current_level(case, now),
         "extension_pending": case.extension_pending,
+        "return_pending": case.return_pending,
+        "return_request": case.return_request,
         "supervised": case.supervised,
         "urge_count": case.urge_count,
         "master": case.master.number if case.master_id else None,

@@ -3,18 +3,21 @@ case has its events, deadlines and notifications. Idempotent: skipped when demo 
 
 from __future__ import annotations
 
+import io
 import random
 from datetime import datetime, timedelta
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 from shapely.geometry import Point, shape
 
 from cityops.accounts.models import User
 from cityops.cases.models import Case, Channel
 from cityops.cases.services import CaseInput, case_create
 from cityops.cases.states import Action
-from cityops.cases.workflow import case_transition
+from cityops.cases.workflow import after_photo_required, case_transition
 from cityops.catalog.models import CaseType, Category
 from cityops.catalog.selectors import responsible_department
 from cityops.geo.models import UnitGrid
@@ -100,6 +103,13 @@ def demo_cases_ensure(count: int = 60, seed: int = 20261126) -> int:
     return made
 
 
+def _after_photo(rng: random.Random) -> SimpleUploadedFile:
+    """A plain synthetic picture standing in for the department's 处置后照片."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (160, 120), tuple(rng.randint(90, 200) for _ in range(3))).save(buffer, format="JPEG", quality=80)
+    return SimpleUploadedFile("after.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
 def _advance(case: Case, rng: random.Random, created: datetime, now: datetime, operator, dispatcher, inspector) -> None:
     """Walk a case part of the way (or all the way) through the workflow, with realistic gaps."""
     age_hours = (now - created).total_seconds() / 3600
@@ -131,7 +141,9 @@ def _advance(case: Case, rng: random.Random, created: datetime, now: datetime, o
         case_transition(case=case, action=Action.REQUEST_EXTENSION, actor=handler,
                         data={"value": "2", "unit": "work_day", "note": "需协调产权单位共同处置"}, now=step(4))
         return
-    case = case_transition(case=case, action=Action.RESPOND, actor=handler, data={"result": "已安排人员现场处置完毕。"}, now=step(rng.uniform(2, 30)))
+    photos = [_after_photo(rng)] if after_photo_required(case) else []  # 部件 and inspectors' reports
+    case = case_transition(case=case, action=Action.RESPOND, actor=handler, data={"result": "已安排人员现场处置完毕。", "photos": photos},
+                           now=step(rng.uniform(2, 30)))
     if depth < 0.6:
         return
     passed = rng.random() > 0.1

@@ -368,7 +368,7 @@ class RespondForm(ActionForm):
 
         if self.case is not None and after_photo_required(self.case):
             self.fields["photos"].required = True
-            self.fields["photos"].help_text = "部件类或网格员上报的案件须上传处置后照片"
+            self.fields["photos"].label = "处置后照片（部件类或网格员上报的案件须上传）"
             self.fields["photos"].error_messages["required"] = "该案件须上传处置后照片（部件类或网格员上报的案件）。"
 
     def clean_photos(self):

@@ -60,6 +60,22 @@ def returned(case: Case, event: CaseEvent) -> None:
     notify(dispatchers(), case, NotificationKind.RETURNED, f"{dept}退回案件 {case.number}，请重新派遣。", _key(event))
 
 
+def return_requested(case: Case, event: CaseEvent) -> None:
+    dept = event.department.name if event.department else "部门"
+    notify(dispatchers(), case, NotificationKind.RETURNED,
+           f"{dept}申请退回案件 {case.number}：{event.payload.get('note', '')[:60]}，请审核。", _key(event))
+
+
+def return_decided(case: Case, event: CaseEvent) -> None:
+    """Tell the department whether its return was accepted (it then leaves their desk) or rejected."""
+    if event.action == "accept_return":
+        text = f"案件 {case.number} 的退单申请已同意，案件已退回指挥中心。"
+    else:
+        text = f"案件 {case.number} 的退单申请被驳回，请继续处置：{event.note[:60]}"
+    department_id = event.department_id or case.department_id
+    notify(department_members(department_id), case, NotificationKind.RETURNED, text, _key(event))
+
+
 def extension_requested(case: Case, event: CaseEvent) -> None:
     notify(dispatchers(), case, NotificationKind.EXTENSION, f"案件 {case.number} 申请延期，请审批。", _key(event))
 
@@ -76,8 +92,9 @@ def verify_task(case: Case, event: CaseEvent) -> None:
 
 
 def rework(case: Case, event: CaseEvent) -> None:
-    notify(department_members(case.department_id), case, NotificationKind.RETURNED,
-           f"案件 {case.number} 核查未通过，需返工：{event.note[:60]}", _key(event))
+    # A failed 核查 is new work for the same department, not a 退单 (which is the department's own act).
+    notify(department_members(case.department_id), case, NotificationKind.NEW_TASK,
+           f"返工：案件 {case.number} 核查未通过，请重新处置。原因：{event.note[:60]}", _key(event))
 
 
 def supervised(case: Case, event: CaseEvent) -> None:

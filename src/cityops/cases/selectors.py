@@ -13,7 +13,7 @@ from cityops.cases.errors import CaseNotFound, ValidationFailed
 from cityops.cases.models import Case, CaseEvent, Channel, SlaLevel
 from cityops.cases.permissions import can_see_personal_data, cases_visible_to
 from cityops.cases.services import mask_name, mask_phone
-from cityops.cases.states import OPEN_STATUSES, Status
+from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Status
 
 LIST_RELATED = ("category", "department", "street", "community", "grid")
 DATE_FILTER_MIN, DATE_FILTER_MAX = 1900, 2999  # years a date filter may name
@@ -125,6 +125,46 @@ def case_get(*, user, number: str) -> Case:
 
 def case_events(*, case: Case) -> QuerySet[CaseEvent]:
     return case.events.select_related("actor", "department").order_by("created_at", "id")
+
+
+def return_details(cases) -> dict[int, dict[str, Any]]:
+    """The latest 退单 of each case that has one pending or is back at the center, by case pk:
+    {"reason", "note", "suggested_department", "department", "requested_at"} as the department
+    gave them (the request kept on the case; for returns made before requests were kept, the
+    last return event)."""
+    from cityops.catalog.models import Department
+
+    found = {c.pk: dict(c.return_request) for c in cases if c.return_request}
+    older = [c.pk for c in cases if c.pk not in found and c.status == Status.RETURNED]
+    events = CaseEvent.objects.filter(case__in=older, action=Action.RETURN).order_by("created_at", "id") if older else []
+    for event in events:
+        found[event.case_id] = {**(event.payload or {}), "note": (event.payload or {}).get("note") or event.note}
+    codes = {d.get(k) for d in found.values() for k in ("department", "suggested_department")} - {None, ""}
+    names = {code: short or name for code, short, name in Department.objects.filter(code__in=codes).values_list("code", "short_name", "name")}
+    for details in found.values():
+        reason = details.get("reason")
+        details["reason_label"] = ReturnReason(reason).label if reason in ReturnReason.values else (reason or "")
+        details["department_name"] = names.get(details.get("department"), details.get("department") or "")
+        details["suggested_name"] = names.get(details.get("suggested_department"), details.get("suggested_department") or "")
+    return found
+
+
+def rework_details(cases) -> dict[int, CaseEvent]:
+    """For each case sent back to its department by a failed 核查 and not yet responded again:
+    the failed verify event (its note is the reason; `attachments` holds the inspector's photo)."""
+    ids = [c.pk for c in cases if c.rework_count and c.status == Status.IN_PROGRESS]
+    if not ids:
+        return {}
+    dispatched = {c.pk: c.dispatched_at for c in cases}
+    latest: dict[int, CaseEvent] = {}
+    events = CaseEvent.objects.filter(case__in=ids, action__in=[Action.VERIFY, Action.RESPOND]).order_by("created_at", "id")
+    for event in events.prefetch_related("attachments"):
+        latest[event.case_id] = event
+    return {
+        pk: event for pk, event in latest.items()
+        if event.action == Action.VERIFY and (event.payload or {}).get("passed") is False
+        and (dispatched.get(pk) is None or event.created_at >= dispatched[pk])
+    }
 
 
 def reporter_view(case: Case, user, *, reveal: bool = False) -> dict[str, Any]:

@@ -129,8 +129,14 @@ TRANSITIONS: dict[Action, Transition] = {
                    frozenset({roles.DISPATCHER})),
         Transition(Action.SIGN, frozenset({Status.DISPATCHED}), Status.IN_PROGRESS,
                    frozenset({roles.DEPARTMENT}), needs_own_department=True),
-        Transition(Action.RETURN, frozenset({Status.DISPATCHED, Status.IN_PROGRESS}), Status.RETURNED,
+        # return: → returned at once, or (CITYOPS_RETURN_NEEDS_ACCEPTANCE) the state stays and the
+        # case waits, flagged return_pending, for the dispatcher to accept (→ returned) or reject it.
+        Transition(Action.RETURN, frozenset({Status.DISPATCHED, Status.IN_PROGRESS}), None,
                    frozenset({roles.DEPARTMENT}), needs_own_department=True),
+        Transition(Action.ACCEPT_RETURN, frozenset({Status.DISPATCHED, Status.IN_PROGRESS}), Status.RETURNED,
+                   frozenset({roles.DISPATCHER})),
+        Transition(Action.REJECT_RETURN, frozenset({Status.DISPATCHED, Status.IN_PROGRESS}), SAME,
+                   frozenset({roles.DISPATCHER})),
         Transition(Action.REQUEST_EXTENSION, frozenset({Status.IN_PROGRESS}), Status.IN_PROGRESS,
                    frozenset({roles.DEPARTMENT}), needs_own_department=True),
         Transition(Action.APPROVE_EXTENSION, frozenset({Status.IN_PROGRESS}), Status.IN_PROGRESS,
@@ -190,7 +196,23 @@ def _reopenable(case) -> str:
     return ""
 
 
+def _no_return_pending(case) -> str:
+    return "该案件的退单申请正待派遣员审核，审核前不能办理。" if case.return_pending else ""
+
+
+def _return_pending(case) -> str:
+    return "" if case.return_pending else "该案件没有待审核的退单申请。"
+
+
 GUARDS = {
+    # While its return waits for the dispatcher, the department can only see the case.
+    Action.SIGN: _no_return_pending,
+    Action.RETURN: _no_return_pending,
+    Action.REQUEST_EXTENSION: _no_return_pending,
+    Action.RESPOND: _no_return_pending,
+    Action.SUSPEND: _no_return_pending,
+    Action.ACCEPT_RETURN: _return_pending,
+    Action.REJECT_RETURN: _return_pending,
     Action.CALLBACK: _callback_open,
     Action.CALLBACK_ATTEMPT: _callback_open,
     Action.CORRECT_SATISFACTION: _has_result,

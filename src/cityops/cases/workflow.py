@@ -18,10 +18,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cityops.accounts import roles
 from cityops.cases import fanout, notifications, sla
 from cityops.cases.errors import CaseNotFound, Conflict, InvalidTransition, NotAllowed, ValidationFailed
-from cityops.cases.models import Case, CaseEvent
+from cityops.cases.models import AttachmentKind, Case, CaseEvent, Channel
 from cityops.cases.permissions import cases_visible_to, in_scope_for_action, role_allows
+from cityops.cases.services import attachment_add
 from cityops.cases.states import (
     TRANSITIONS,
     Action,
@@ -47,6 +49,11 @@ class Outcome:
     after_commit: list[Any] = field(default_factory=list)
     # Details of an audit-trail entry written in the same transaction (changes of a recorded result).
     audit: dict[str, Any] | None = None
+
+
+# Actions that take photos (`data["photos"]`, uploaded files), and the kind they are stored as.
+PHOTO_KINDS = {Action.RESPOND: AttachmentKind.AFTER, Action.VERIFY: AttachmentKind.VERIFY}
+MAX_PHOTOS = 9
 
 
 def _text(data: dict[str, Any], key: str, label: str, *, required: bool) -> str:
@@ -138,7 +145,8 @@ def _dispatch(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
         raise ValidationFailed("不能派遣给指挥中心自身。", {"department": "center"})
     if case.category_id is None:
         raise ValidationFailed("派遣前须选择案件分类。", {"category": "required"})
-    fields: dict[str, Any] = {"department_id": department.pk, "dispatched_at": now, "extension_pending": False, "extension_request": None}
+    fields: dict[str, Any] = {"department_id": department.pk, "dispatched_at": now, "extension_pending": False, "extension_request": None,
+                              "return_request": None}
     fields.update(_dispatch_clock(case, now))
     payload = {"department": department.code, "route": data.get("route", "manual")}
     for key in ("proposal", "confidence", "rule"):
@@ -164,17 +172,64 @@ def _sign(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
 
 
 def _return(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    """退单: a reason code, a reason text (always: the dispatcher must know why) and optionally a
+    better department. With CITYOPS_RETURN_NEEDS_ACCEPTANCE (default) the case stays where it is,
+    flagged return_pending, until the dispatcher accepts or rejects the return; the clock runs on."""
     reason = _text(data, "reason", "退单原因", required=True)
     if reason not in ReturnReason.values:
         raise ValidationFailed("退单原因无效。", {"reason": "invalid", "choices": ReturnReason.values})
-    _text(data, "note", "退单说明", required=reason == ReturnReason.OTHER)
-    fields = {
-        "department_id": None, "return_count": F("return_count") + 1, "handle_deadline": None,
-        "extension_pending": False, "extension_request": None,
+    note = _text(data, "note", "退单说明（为什么不属于本单位或无法处置）", required=True)
+    suggested = _suggested_department(case, data)
+    department = case.department.code if case.department else None
+    pending = bool(getattr(settings, "CITYOPS_RETURN_NEEDS_ACCEPTANCE", True))
+    request = {"reason": reason, "note": note, "suggested_department": suggested, "requested_at": now.isoformat(),
+               "department": department}
+    payload = {"reason": reason, "note": note, "suggested_department": suggested, "department": department,
+               "pending": pending, "mis_dispatch": reason == ReturnReason.NOT_OUR_DUTY}
+    # A department that gives the case back no longer asks for more time on it.
+    fields: dict[str, Any] = {"return_request": request, "extension_pending": False, "extension_request": None}
+    if pending:
+        fields["return_pending"] = True
+        return Outcome(Status(case.status), fields, payload, case.department, [notifications.return_requested])
+    fields.update(_returned_fields(case, now))
+    return Outcome(Status.RETURNED, fields, payload, case.department, [notifications.returned])
+
+
+def _suggested_department(case: Case, data: dict[str, Any]) -> str | None:
+    code = _text(data, "suggested_department", "建议部门", required=False)
+    if not code:
+        return None
+    department = Department.objects.filter(code=code, active=True).first()
+    if department is None:
+        raise ValidationFailed(f"建议部门编码 {code} 不存在或已停用。", {"suggested_department": "unknown"})
+    if department.kind == DepartmentKind.CENTER:
+        raise ValidationFailed("建议部门不能是指挥中心。", {"suggested_department": "center"})
+    if department.pk == case.department_id:
+        raise ValidationFailed("建议部门不能是本单位。", {"suggested_department": "same"})
+    return department.code
+
+
+def _returned_fields(case: Case, now: datetime) -> dict[str, Any]:
+    """The case back at the center for re-dispatch, its 派遣 clock starting now."""
+    return {
+        "department_id": None, "return_count": F("return_count") + 1, "handle_deadline": None, "return_pending": False,
         **sla.stage_fields(case, Stage.DISPATCH, now),
     }
-    payload = {"reason": reason, "mis_dispatch": reason == ReturnReason.NOT_OUR_DUTY, "department": case.department.code if case.department else None}
-    return Outcome(Status.RETURNED, fields, payload, case.department, [notifications.returned])
+
+
+def _accept_return(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    request = case.return_request or {}
+    payload = {"department": case.department.code if case.department else request.get("department"),
+               "reason": request.get("reason")}
+    return Outcome(Status.RETURNED, _returned_fields(case, now), payload, case.department, [notifications.return_decided])
+
+
+def _reject_return(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    """The case stays with the department, whose clock never stopped."""
+    _text(data, "note", "驳回理由", required=True)
+    fields = {"return_pending": False, "return_request": None}
+    payload = {"department": case.department.code if case.department else None}
+    return Outcome(Status(case.status), fields, payload, case.department, [notifications.return_decided])
 
 
 def _extension_amount(data: dict[str, Any]) -> tuple[Decimal, str]:
@@ -238,8 +293,19 @@ def _resume(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     return Outcome(Status.IN_PROGRESS, sla.resume_fields(case, now), department=case.department)
 
 
+def after_photo_required(case: Case) -> bool:
+    """处置反馈 must carry an after-photo (处置后照片) when the case's category asks for one (every
+    部件 by default: the photo is the evidence the object was repaired) or a grid inspector
+    reported the case (the inspector compares it with the before-photo on site)."""
+    return case.channel == Channel.INSPECTOR or bool(case.category_id and case.category.requires_after_photo)
+
+
 def _respond(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     result = _text(data, "result", "处置结果", required=True)
+    if not data.get("photos") and after_photo_required(case):
+        raise ValidationFailed(
+            "该案件须随处置反馈上传处置后照片（部件类或网格员上报的案件），请拍照后再提交。", {"photos": "required"}
+        )
     fields = {
         "result": result, "responded_at": now, "extension_pending": False, "extension_request": None,
         **sla.stage_fields(case, Stage.VERIFY, now),
@@ -348,6 +414,7 @@ def _urge(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
 RULES = {
     Action.REGISTER: _register, Action.REJECT: _reject, Action.ANSWER: _answer, Action.DISPATCH: _dispatch,
     Action.SIGN: _sign, Action.RETURN: _return, Action.REQUEST_EXTENSION: _request_extension,
+    Action.ACCEPT_RETURN: _accept_return, Action.REJECT_RETURN: _reject_return,
     Action.APPROVE_EXTENSION: _approve_extension, Action.DENY_EXTENSION: _deny_extension,
     Action.SUSPEND: _suspend, Action.RESUME: _resume, Action.RESPOND: _respond, Action.VERIFY: _verify,
     Action.CALLBACK: _callback, Action.SUPERVISE: _supervise, Action.URGE: _urge,
@@ -405,6 +472,11 @@ def case_transition(
     if refusal:
         raise InvalidTransition(refusal, {"status": case.status, "action": action.value})
 
+    photos = list(data.get("photos") or [])
+    if photos and action not in PHOTO_KINDS:
+        raise ValidationFailed(f"“{action.label}”不能上传照片。", {"photos": "not_accepted"})
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationFailed(f"最多上传 {MAX_PHOTOS} 张照片。", {"photos": "too_many"})
     rule = RULES.get(action)
     outcome = _merge_into(case, data, now, actor) if action == Action.MERGE else rule(case, data, now)
     note = _text(data, "note", "说明", required=False)
@@ -428,6 +500,12 @@ def case_transition(
             note=note,
             payload=outcome.payload,
         )
+        # The action's photos belong to its event: a photo the upload check refuses rolls the whole
+        # action back (all or nothing, like `intake.services.report_create`).
+        for upload in photos:
+            upload.seek(0)
+            attachment_add(case=case, upload=upload, kind=PHOTO_KINDS[action], actor=actor, event=event,
+                           keep_gps=bool(actor is not None and actor.has_role(roles.INSPECTOR)))
         if outcome.audit is not None:
             _audit(case, action, actor, system_label, outcome.audit)
         fresh = Case.objects.select_related("category", "department", "street", "community", "grid").get(pk=case.pk)

@@ -289,7 +289,9 @@ def _load_categories(file: str, doc: dict[str, Any], report: LoadReport, seen: d
         values["parent"] = existing[node.parent_code] if node.parent_code else None
         category = existing.get(node.code)
         if category is None:
-            category = Category(code=node.code, **values)
+            # 部件 need an after-photo on 处置反馈 (migration catalog/0002 did the same for existing
+            # rows); afterwards the flag is the administrators' to change, a reload keeps it.
+            category = Category(code=node.code, requires_after_photo=values["kind"] == CategoryKind.PART, **values)
             existing[node.code] = category
             new_by_level.setdefault(node.values["level"], []).append(category)
             report.categories.add("created")

@@ -18,6 +18,7 @@ ACTION_CSS = {
     Action.REJECT: "danger", Action.RETURN: "danger", Action.DENY_EXTENSION: "danger",
     Action.REGISTER: "primary", Action.DISPATCH: "primary", Action.SIGN: "primary", Action.RESPOND: "primary",
     Action.VERIFY: "primary", Action.APPROVE_EXTENSION: "primary", Action.CALLBACK: "primary",
+    Action.ACCEPT_RETURN: "primary", Action.REJECT_RETURN: "danger",
 }
 
 
@@ -72,6 +73,21 @@ def row_actions(context, case, actions):
         "next": context.get("next", ""),
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
+    }
+
+
+@register.inclusion_tag("cases/_photo_compare.html")
+def photo_compare(case):
+    """The reporter's photos beside the department's latest after-photos (what 核查 compares)."""
+    from cityops.cases.models import AttachmentKind
+
+    photos = list(case.attachments.filter(kind__in=[AttachmentKind.BEFORE, AttachmentKind.AFTER]).order_by("created_at", "id"))
+    after = [p for p in photos if p.kind == AttachmentKind.AFTER]
+    latest_event = after[-1].event_id if after else None
+    return {
+        "case": case,
+        "before": [p for p in photos if p.kind == AttachmentKind.BEFORE][:3],
+        "after": [p for p in after if p.event_id == latest_event][:3],  # those of the latest 处置反馈
     }
 
 

@@ -158,13 +158,27 @@ def test_original_photos_are_for_the_command_center_only(client, people, categor
     assert client.get(url).status_code == 200
 
 
-def test_return_with_not_our_duty_from_the_department_desk(client, people, category, department):
+def test_return_with_not_our_duty_from_the_department_desk(client, people, category, department, other_department):
+    case = in_progress(people, category, department)
+    client.force_login(people["dept"])
+    response = client.post(action_url(case, Action.RETURN), {
+        "version": case.version, "reason": "not_our_duty", "note": "属住建局管辖的小区内部道路",
+        "suggested_department": other_department.code,
+    })
+    assert response.status_code == 302
+    event = CaseEvent.objects.get(case=case, action=Action.RETURN)
+    assert event.payload["mis_dispatch"] is True and event.payload["suggested_department"] == other_department.code
+    assert Case.objects.get(pk=case.pk).return_pending
+
+
+def test_a_return_without_an_explanation_is_refused_in_chinese_and_writes_nothing(client, people, category, department):
     case = in_progress(people, category, department)
     client.force_login(people["dept"])
     response = client.post(action_url(case, Action.RETURN), {"version": case.version, "reason": "not_our_duty"})
-    assert response.status_code == 302
-    event = CaseEvent.objects.get(case=case, action=Action.RETURN)
-    assert event.payload["mis_dispatch"] is True
+    assert response.status_code == 400 and "请填写退单说明" in response.content.decode()
+    fresh = Case.objects.get(pk=case.pk)
+    assert fresh.version == case.version and not fresh.return_pending
+    assert not CaseEvent.objects.filter(case=case, action=Action.RETURN).exists()
 
 
 def test_verify_fail_needs_a_reason_and_pass_closes(client, people, category, department):
