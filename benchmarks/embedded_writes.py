@@ -14,7 +14,7 @@ answered such bursts with 503 "database is locked"). With `--import-rows N` a `c
 cases` of N rows runs at the same time, so the figures show what writers see during an import.
 
     .venv/bin/python benchmarks/embedded_writes.py [--writers 16] [--rounds 20] [--import-rows 0]
-        [--var-dir DIR] [--json]
+        [--var-dir DIR] [--port N] [--settle SECONDS] [--json]
 
 With --json the last line is one JSON object: writers, requests, errors, statuses, p50_ms,
 p95_ms, max_ms, seconds, by kind, and the machine.
@@ -140,6 +140,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--import-rows", type=int, default=0)
     parser.add_argument("--var-dir")
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--settle", type=float, default=10, help="seconds between start-up and load (the first jobs run)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     var_dir = Path(args.var_dir or tempfile.mkdtemp(prefix="cityops-embedded-"))
@@ -147,16 +149,17 @@ def main() -> None:
     t0 = time.perf_counter()
     setup = prepare(var_dir, 2 * per_kind, args.import_rows)
     print(f"prepared {var_dir} in {time.perf_counter() - t0:.0f} s", flush=True)
-    server = embedded.Served(database=setup["database"], var_dir=var_dir / "serve").start()
+    server = embedded.Served(database=setup["database"], var_dir=var_dir / "serve", port=args.port, reload=False).start()
     importer = None
     try:
+        time.sleep(args.settle)
         if setup["sheet"]:
             importer = subprocess.Popen([str(Path(sys.executable).parent / "cityops"), "import", "cases", str(setup["sheet"]),
                                          "--no-progress"], env=setup["env"], cwd=ROOT, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)
             time.sleep(float(os.environ.get("BENCH_IMPORT_HEAD_START", "15")))  # past start-up and validation, into the writes
         load = embedded.fire(server.port, work(setup, args.writers, args.rounds))
-        import_output = importer.communicate(timeout=900)[0].strip().splitlines()[-3:] if importer else []
+        import_output = importer.communicate(timeout=900)[0].strip().splitlines()[-12:] if importer else []
     finally:
         server.stop()
     summary = load.summary(args.writers)

@@ -2,9 +2,9 @@
 that Celery beat sends to the workers in production (`cases/tasks.py: periodic_jobs()`), run
 on a daemon thread of the serving process, each through `ops.jobs.run_job`.
 
-Which process runs it (`install`): the one that serves requests — `cityops serve` /
-`manage.py runserver` (the reloader's child, or the only process with `--noreload`; never the
-reloader parent, which only watches files) or each gunicorn worker — and only while
+Which process runs it (`install`, `start_mode`): the one that serves requests — `cityops
+serve` / `manage.py runserver` (the reloader's child at once, never the reloader's parent,
+which only watches files) or each gunicorn worker (from its first request) — and only while
 `CITYOPS_INPROCESS_SCHEDULER` is on, which it is by default when there is no Redis, i.e. no
 Celery beat. Production (Redis, Celery beat) leaves it off. One thread per process at most.
 
@@ -34,6 +34,8 @@ FIRST_RUN_SECONDS = 3.0  # after start; the jobs then follow each other one tick
 FREQUENT_SECONDS = 60.0  # jobs at least this frequent first run FIRST_RUN_SECONDS after start
 LATER_SECONDS = 120.0  # the others after this long
 SERVE_COMMANDS = frozenset({"runserver", "serve"})
+# `cityops …`, `manage.py …`, `django-admin …`, `python -m django|cityops.cli …`
+MANAGEMENT_PROGRAMS = frozenset({"cityops", "manage.py", "django-admin", "__main__.py", "cli.py"})
 
 
 @dataclass(frozen=True)
@@ -97,37 +99,43 @@ def is_gunicorn(argv: list[str]) -> bool:
     return bool(argv) and ("gunicorn" in os.path.basename(argv[0]) or argv[0].endswith("gunicorn/__main__.py"))
 
 
-def serving_process(argv: list[str], environ: dict[str, str]) -> bool:
-    """Whether this process answers HTTP requests (see the module docstring)."""
-    if is_gunicorn(argv):
-        return True
-    if len(argv) < 2 or argv[1] not in SERVE_COMMANDS:  # `cityops serve`, `manage.py runserver`
-        return False
-    # With the auto-reloader the parent only watches files and restarts its child (RUN_MAIN=true).
-    return environ.get("RUN_MAIN") == "true" or "--noreload" in argv
+NOW = "now"
+FIRST_REQUEST = "first request"
 
 
-def should_start(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> bool:
-    return bool(getattr(settings, "CITYOPS_INPROCESS_SCHEDULER", False)) and serving_process(
-        sys.argv if argv is None else argv, os.environ if environ is None else environ
-    )
+def start_mode(argv: list[str], environ: dict[str, str]) -> str | None:
+    """When this process starts the schedule: NOW, at its FIRST_REQUEST, or never (None).
 
-
-def install() -> None:
-    """Called once at start-up (`CasesConfig.ready`): start the schedule if this process serves.
-
-    Under gunicorn the app may be loaded in the master before it forks the workers
-    (`preload_app`); a thread started there would run in the master, beside connections the
-    workers inherit. So there it starts with a worker's first request instead, in the worker.
+    * runserver's serving child (RUN_MAIN=true) or `--noreload`: now;
+    * a gunicorn worker: at its first request (the app may be loaded in the master before it
+      forks the workers, `preload_app`; a thread started there would run in the master,
+      beside connections the workers inherit);
+    * `cityops serve` / `runserver` otherwise: at the first request, which only a process that
+      serves ever gets (the auto-reloader's parent only watches files and never starts it);
+    * any other command (migrate, shell, pytest, celery …): never.
     """
-    if not should_start():
-        return
-    if is_gunicorn(sys.argv):
+    if is_gunicorn(argv):
+        return FIRST_REQUEST
+    program = os.path.basename(argv[0]) if argv else ""
+    if program not in MANAGEMENT_PROGRAMS or len(argv) < 2 or argv[1] not in SERVE_COMMANDS:
+        return None
+    if environ.get("RUN_MAIN") == "true" or "--noreload" in argv:
+        return NOW
+    return FIRST_REQUEST
+
+
+def install(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> str | None:
+    """Called once at start-up (`CasesConfig.ready`); returns the start mode chosen."""
+    if not getattr(settings, "CITYOPS_INPROCESS_SCHEDULER", False):
+        return None
+    mode = start_mode(sys.argv if argv is None else argv, os.environ if environ is None else environ)
+    if mode == NOW:
+        start()
+    elif mode == FIRST_REQUEST:
         from django.core.signals import request_started
 
         request_started.connect(_start_on_first_request, dispatch_uid="cityops.scheduler")
-    else:
-        start()
+    return mode
 
 
 def _start_on_first_request(**kwargs) -> None:

@@ -51,12 +51,14 @@ def read_rows(path: Path, sql: str, params: Iterable = ()) -> list[tuple]:
 
 @dataclass
 class Served:
-    """`cityops serve 127.0.0.1:<port>` (with its auto-reloader, as `make run` starts it)."""
+    """`cityops serve 127.0.0.1:<port>`, with its auto-reloader as `make run` starts it, or
+    without (`reload=False`: a source file edited meanwhile would restart it mid-measurement)."""
 
     database: Path
     var_dir: Path
     port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    reload: bool = True
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -72,9 +74,8 @@ class Served:
 
     def command(self) -> list[str]:
         script = Path(sys.executable).parent / "cityops"
-        if script.exists():
-            return [str(script), "serve"]
-        return [sys.executable, "-m", "cityops.cli", "serve"]
+        command = [str(script), "serve"] if script.exists() else [sys.executable, "-m", "cityops.cli", "serve"]
+        return command if self.reload else [*command, "--noreload"]
 
     def start(self, timeout: float = 180) -> Served:
         self.port = self.port or free_port()

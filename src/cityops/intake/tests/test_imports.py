@@ -145,6 +145,18 @@ def test_the_write_commits_chunk_by_chunk_so_other_writes_go_on_meanwhile(run, m
     assert seen == [(2, False, 2), (4, False, 4), (5, False, 5)]
 
 
+@pytest.mark.parametrize(("vendor", "pauses"), [("sqlite", [0.5, 0.1]), ("postgresql", [])])
+def test_between_chunks_writers_waiting_for_the_sqlite_lock_get_their_turn(monkeypatch, vendor, pauses):
+    from types import SimpleNamespace
+
+    slept = []
+    monkeypatch.setattr(imports.time, "sleep", slept.append)
+    monkeypatch.setattr(imports, "connection", SimpleNamespace(vendor=vendor, in_atomic_block=False))
+    imports.let_others_write(2.0)
+    imports.let_others_write(0.01)
+    assert slept == pauses
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_chunk_removes_the_chunks_already_written(run, monkeypatch):
     monkeypatch.setattr(imports, "BATCH_SIZE", 2)

@@ -28,7 +28,7 @@ from cityops.api.models import WebhookSubscription
 from cityops.api.tokens import token_issue
 from cityops.api.webhooks import new_secret
 from cityops.cases.models import Case, SlaLevel
-from cityops.cases.scheduler import serving_process
+from cityops.cases.scheduler import FIRST_REQUEST, NOW, install, start_mode
 from cityops.cases.services import CaseInput, case_create
 from cityops.cases.states import Status
 from cityops.cases.workflow import case_transition
@@ -45,10 +45,10 @@ def served_copy(tmp_path):
         pytest.skip("the embedded default is SQLite (this runs in the suite's SQLite pass)")
     servers = []
 
-    def start(**env) -> embedded.Served:
+    def start(reload: bool = True, **env) -> embedded.Served:
         database = tmp_path / f"served-{len(servers)}.sqlite3"
         embedded.copy_database(connection, database)
-        server = embedded.Served(database=database, var_dir=tmp_path / f"var-{len(servers)}", extra_env=env)
+        server = embedded.Served(database=database, var_dir=tmp_path / f"var-{len(servers)}", extra_env=env, reload=reload)
         servers.append(server)
         return server.start()
 
@@ -95,19 +95,24 @@ def wait_for(predicate, timeout: float, what: str):
 
 
 @pytest.mark.parametrize(
-    ("argv", "environ", "serves"),
+    ("argv", "environ", "mode"),
     [
-        (["/venv/bin/cityops", "serve"], {"RUN_MAIN": "true"}, True),  # runserver's serving child
-        (["/venv/bin/cityops", "serve", "127.0.0.1:8105"], {}, False),  # its reloader: watches files only
-        (["manage.py", "runserver", "--noreload"], {}, True),
-        (["/venv/bin/gunicorn", "config.wsgi"], {}, True),
-        (["/venv/bin/cityops", "migrate"], {"RUN_MAIN": "true"}, False),
-        (["/venv/bin/pytest", "serve"], {}, False),
-        (["/venv/bin/celery", "-A", "config.celery", "beat"], {}, False),
+        (["/venv/bin/cityops", "serve"], {"RUN_MAIN": "true"}, NOW),  # runserver's serving child
+        (["/venv/bin/cityops", "serve", "127.0.0.1:8105"], {}, FIRST_REQUEST),  # the reloader: never serves
+        (["manage.py", "runserver", "--noreload"], {}, NOW),
+        (["/venv/bin/gunicorn", "config.wsgi"], {}, FIRST_REQUEST),  # in the worker, not a preloading master
+        (["/venv/bin/cityops", "migrate"], {"RUN_MAIN": "true"}, None),
+        (["/venv/bin/pytest", "serve"], {}, None),
+        (["/venv/bin/celery", "-A", "config.celery", "beat"], {}, None),
     ],
 )
-def test_the_schedule_runs_in_the_process_that_serves(argv, environ, serves):
-    assert serving_process(argv, environ) is serves
+def test_the_schedule_runs_in_the_process_that_serves(argv, environ, mode):
+    assert start_mode(argv, environ) == mode
+
+
+def test_no_in_process_schedule_where_celery_beat_schedules(settings):
+    settings.CITYOPS_INPROCESS_SCHEDULER = False  # what REDIS_URL implies
+    assert install(["/venv/bin/gunicorn", "config.wsgi"], {}) is None
 
 
 def test_cityops_serve_runs_the_sla_scan_and_delivers_webhooks_within_a_minute(served_copy, people, category, district, department):
@@ -171,7 +176,7 @@ def test_sixteen_concurrent_writers_on_the_embedded_default_get_no_error(served_
     for number in waiting[2 * ROUNDS:]:  # the dispatch writers' cases are registered beforehand
         case_transition(case=Case.objects.get(number=number), action="register", actor=people["operator"])
 
-    server = served_copy()
+    server = served_copy(reload=False)  # as `make run` serves it, minus restarts when a source file changes
     load = embedded.fire(server.port, work)
 
     assert [(o.kind, o.status, o.body[:200]) for o in load.errors] == []
