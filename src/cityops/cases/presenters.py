@@ -116,28 +116,18 @@ class CategoryHint:
 def register_suggestions(case: Case, *, limit: int = 3) -> list[CategoryHint]:
     """The leaf categories to offer when registering an uncategorised case, best first.
 
-    The active routing model's top classes come first (a class that is itself a leaf is offered
-    as is; a coarser class by the best keyword-matched leaf under it); keyword matches of the
-    catalogue fill the rest, so the chips appear even before any model is trained. Never raises:
-    a failing model only leaves its chips out.
+    The active routing model's top leaves come first (`routing.services.leaf_suggestions`);
+    keyword matches of the catalogue fill the rest, so chips appear even before any model is
+    trained. Never raises: a failing model or index only leaves its chips out.
     """
     from cityops.catalog.selectors import suggest_categories
-    from cityops.routing.services import case_text, text_suggestions
+    from cityops.routing.services import case_text, leaf_suggestions
 
     text = case_text(case)
     if len(text.strip()) < 2:
         return []
-    hints: list[CategoryHint] = []
-    seen: set[str] = set()
-    predictions = text_suggestions(text)
-    leaves = {c.code: c for c in Category.objects.filter(
-        code__in=[p["code"] for p in predictions], active=True, children__isnull=True,
-    )}
-    for prediction in predictions:
-        leaf = leaves.get(prediction["code"]) or prediction.get("leaf")
-        if leaf is not None and leaf.code not in seen:
-            seen.add(leaf.code)
-            hints.append(CategoryHint(leaf, "model", float(prediction["probability"])))
+    hints = [CategoryHint(s.category, "model", float(s.probability)) for s in leaf_suggestions(text, k=limit)]
+    seen = {h.category.code for h in hints}
     try:
         matches = suggest_categories(text, limit=limit + len(seen))
     except Exception:  # a keyword index being rebuilt must not break the form
@@ -202,6 +192,7 @@ _PAYLOAD_LABELS = {
     "confidence": "置信度", "reason": "原因", "value": "延期", "new_deadline": "新时限", "passed": "核查",
     "satisfaction": "满意度", "reopen": "重办", "master": "主案件", "mis_dispatch": "误派",
     "previous": "原满意度", "previous_satisfaction": "原满意度", "attempt": "未接通次数", "final": "回访",
+    "suggested_department": "建议部门", "pending": "待审核",
 }
 _ROUTE_LABELS = {"manual": "人工派遣", "auto": "智能分拨", "router": "智能分拨", "matrix": "权责清单"}
 
@@ -223,7 +214,7 @@ def payload_highlights(event: CaseEvent, department_names: dict[str, str] | None
         label = _PAYLOAD_LABELS.get(key)
         if label is None:
             continue
-        if key in ("department", "proposal"):
+        if key in ("department", "proposal", "suggested_department"):
             if key == "department" and event.department_id:
                 continue  # shown from the event's own department column
             text = _department_name(str(value), names)
@@ -253,6 +244,10 @@ def payload_highlights(event: CaseEvent, department_names: dict[str, str] | None
             if not value:
                 continue
             text = "是（非本单位职责）"
+        elif key == "pending":
+            if not value:
+                continue
+            text = "退单待派遣员审核"
         elif key == "route":
             text = _ROUTE_LABELS.get(str(value), str(value))
         elif key == "channel":

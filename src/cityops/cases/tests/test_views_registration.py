@@ -42,7 +42,7 @@ def test_register_form_of_a_categorised_case_offers_no_chips(client, people, man
 def test_register_hints_put_the_models_leaf_prediction_first(people, manhole, category, monkeypatch):
     import cityops.routing.services as routing
 
-    monkeypatch.setattr(routing, "text_suggestions", lambda text: [{"code": category.code, "name": category.name, "probability": 0.81, "leaf": None}])
+    monkeypatch.setattr(routing, "leaf_suggestions", lambda text, k=3: [routing.LeafSuggestion(category, 0.81)])
     case = make_case(category=None, description="小区门口井盖破损")
     hints = presenters.register_suggestions(case)
     assert [(h.category.code, h.source) for h in hints[:2]] == [(category.code, "model"), (manhole.code, "keywords")]
@@ -55,7 +55,7 @@ def test_register_hints_survive_a_failing_model(people, manhole, monkeypatch):
     def broken(text):
         raise RuntimeError("model file missing")
 
-    monkeypatch.setattr(routing, "predict", broken)
+    monkeypatch.setattr(routing, "active_model", broken)
     case = make_case(category=None, description="井盖破损")
     assert [h.category.code for h in presenters.register_suggestions(case)] == [manhole.code]
 
