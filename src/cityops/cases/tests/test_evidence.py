@@ -256,3 +256,12 @@ def test_the_verify_form_shows_before_and_after_photos_side_by_side(client, peop
     before = Attachment.objects.get(case=case, kind=AttachmentKind.BEFORE)
     after = Attachment.objects.get(case=case, kind=AttachmentKind.AFTER)
     assert compare.index("处置前") < compare.index(f"/attachments/{before.pk}/") < compare.index("处置后") < compare.index(f"/attachments/{after.pk}/")
+
+
+def test_the_timeline_names_the_suggested_department_of_a_return(client, people, category, department, other_department):
+    case = ask_to_return(dispatched(people, category, department), people, suggested_department=other_department.code)
+    client.force_login(people["dispatcher"])
+    html = client.get(reverse("cases:detail", args=[case.number])).content.decode()
+    timeline = html[html.index('class="timeline"'):]
+    assert "<em>建议部门</em> 区住建局" in timeline and "退单待派遣员审核" in timeline
+    assert "小区内部道路归住建局管理" in timeline
