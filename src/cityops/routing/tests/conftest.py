@@ -85,3 +85,49 @@ def real_data(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"real data not available: {path} (tests read ../shared/data beside the repository)")
     return path
+
+
+# ---------------------------------------------------------------- the demo history's district
+
+DEMO_LEAVES = {  # code: (parent code, department) — a few 小类 of CATEGORIES, both systems
+    "E0102": ("E01", "chengguan"), "E0301": ("E03", "chengguan"), "E0508": ("E05", "chengguan"),
+    "P0118": ("P01", "chengguan"), "H010208": ("H0102", "zhujian"), "H020306": ("H0203", "renshe"),
+}
+
+
+def _box(w: float, s: float, e: float, n: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+@pytest.fixture
+def demo_district(db, settings):
+    """What the demo history needs: two streets with a community and a grid each, six leaf
+    categories of `demo_history.CATEGORIES` with departments and 权责清单 lines, the demo accounts."""
+    from cityops.accounts.tests.factories import UserFactory
+    from cityops.geo import lookup
+    from cityops.geo.models import Region, RegionLevel, UnitGrid
+
+    settings.CITYOPS_DISTRICT_CODE = "630102"
+    root = Region.objects.create(code="630102", name="城东区", level=RegionLevel.DISTRICT, boundary=_box(101.775, 36.615, 101.815, 36.635))
+    for i, (w, e) in enumerate(((101.775, 101.795), (101.795, 101.815)), start=1):
+        square = _box(w, 36.615, e, 36.635)
+        street = Region.objects.create(code=f"63010200{i}", name=f"第{i}街道", level=RegionLevel.STREET, parent=root, boundary=square)
+        community = Region.objects.create(code=f"63010200{i}001", name=f"第{i}社区居民委员会", level=RegionLevel.COMMUNITY,
+                                          parent=street, boundary=square)
+        UnitGrid.objects.create(code=f"63010200{i}00101", community=community, street=street, boundary=square, area_m2=4e6)
+    lookup.reset_index()
+    DepartmentFactory(code=CENTER_DEPARTMENT_CODE, name="城运中心", kind=DepartmentKind.CENTER)
+    departments = {code: DepartmentFactory(code=code, name=name) for code, name in
+                   (("chengguan", "区城市管理局"), ("zhujian", "区住建局"), ("renshe", "区人社局"))}
+    for role in ("operator", "dispatcher", "inspector"):
+        UserFactory(role=role, username=role)
+    for department in departments.values():
+        UserFactory(role="department", department=department, username=f"dept-{department.code}")
+    leaves = {}
+    for code, (parent_code, dept) in DEMO_LEAVES.items():
+        system = CategorySystem.HOTLINE if code.startswith("H") else CategorySystem.URBAN
+        kind = CategoryKind.DEMAND if system == CategorySystem.HOTLINE else CategoryKind.EVENT
+        parent, _ = Category.objects.get_or_create(code=parent_code, defaults={"name": f"{parent_code} 大类", "system": system, "kind": kind})
+        leaves[code] = LeafCategoryFactory(code=code, name=f"{code} 小类", system=system, kind=kind, parent=parent)
+        ResponsibilityRule.objects.get_or_create(category=parent, lead=departments[dept], defaults={"valid_from": date(2020, 1, 1), "basis": "测试"})
+    return {"leaves": leaves, "departments": departments}
