@@ -149,7 +149,7 @@ def _advance(case: Case, rng: random.Random, created: datetime, now: datetime, o
     passed = rng.random() > 0.1
     case = case_transition(case=case, action=Action.VERIFY, actor=dispatcher,
                            data={"passed": passed, "note": "" if passed else "现场仍有残留，需返工"}, now=step(rng.uniform(1, 8)))
-    if not passed or depth < 0.7:
+    if not passed or depth < 0.7 or case.callback_status != "pending":  # no phone: nobody to call back
         return
     satisfaction = rng.choices(["satisfied", "basically_satisfied", "unsatisfied"], weights=[80, 15, 5])[0]
     case_transition(case=case, action=Action.CALLBACK, actor=operator, data={"satisfaction": satisfaction}, now=step(rng.uniform(2, 20)))
