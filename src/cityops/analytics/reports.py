@@ -530,6 +530,9 @@ def narrative(report: Report) -> list[str]:
     sat = report.figure("satisfaction")
     if sat.value is not None:
         sentences.append(f"群众满意率 {sat.value:.1f}%，{_rate_change(sat, previous)}。")
+    callbacks = report.figure("callback_rate")
+    if callbacks.value is not None:
+        sentences.append(f"回访率 {callbacks.value:.1f}%，{_rate_change(callbacks, previous)}。")
     rising_cat = max((c for c in report.categories if c.diff > 0), key=lambda c: (c.diff, c.value), default=None)
     rising_street = max((s for s in report.streets if s.diff > 0), key=lambda s: (s.diff, s.value), default=None)
     parts = []
