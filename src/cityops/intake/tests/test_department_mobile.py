@@ -175,3 +175,15 @@ def test_the_desktop_pages_stay_reachable_from_a_phone(client, department):
     assert client.get(reverse("web:home"), headers={"user-agent": PHONE}).status_code == 302
     assert client.get(reverse("web:home") + "?desktop=1", headers={"user-agent": PHONE}).status_code == 200
     assert client.get(reverse("web:home"), headers={"user-agent": PHONE}).status_code == 200  # remembered
+
+
+def test_respond_without_the_required_after_photo_is_refused_in_chinese(client, people, department):
+    from cityops.cases.tests.factories import LeafCategoryFactory
+
+    part = LeafCategoryFactory(code="P9901", name="井盖", requires_after_photo=True)
+    case = in_progress(people, part, department)
+    client.force_login(people["dept"])
+    response = act(client, case, "respond", result="已更换井盖")
+    assert response.status_code == 400
+    assert "处置后照片" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).status == Status.IN_PROGRESS
