@@ -527,12 +527,12 @@ def narrative(report: Report) -> list[str]:
         sentences.append(f"{unit}派遣的案件中没有到期应结的案件，按期结案率无从计算。")
     else:
         sentences.append(f"按期结案率 {on_time.value:.1f}%，{_rate_change(on_time, previous)}。")
-    sat = report.figure("satisfaction")
+    sat, callbacks = report.figure("satisfaction"), report.figure("callback_rate")
+    callback_text = f"回访率 {callbacks.value:.1f}%" if callbacks.value is not None else ""
     if sat.value is not None:
-        sentences.append(f"群众满意率 {sat.value:.1f}%，{_rate_change(sat, previous)}。")
-    callbacks = report.figure("callback_rate")
-    if callbacks.value is not None:
-        sentences.append(f"回访率 {callbacks.value:.1f}%，{_rate_change(callbacks, previous)}。")
+        sentences.append(f"群众满意率 {sat.value:.1f}%，{_rate_change(sat, previous)}" + (f"；{callback_text}" if callback_text else "") + "。")
+    elif callback_text:
+        sentences.append(f"{callback_text}，{unit}没有确定满意度结果的案件。")
     rising_cat = max((c for c in report.categories if c.diff > 0), key=lambda c: (c.diff, c.value), default=None)
     rising_street = max((s for s in report.streets if s.diff > 0), key=lambda s: (s.diff, s.value), default=None)
     parts = []
