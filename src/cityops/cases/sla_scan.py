@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from array import array
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,8 +36,9 @@ from cityops.cases import notifications
 from cityops.cases.models import Case, CaseEvent, Notification, NotificationKind, SlaLevel
 from cityops.cases.states import OPEN_STATUSES, Action
 from cityops.catalog.models import Stage
+from cityops.common.db import let_others_write
 
-BATCH = 1000  # row-by-row path
+BATCH = 200  # row-by-row path (SQLite): one batch holds the database's only write lock, keep it short
 PG_BATCH = 20000  # set-based path
 ACTOR_LABEL = "系统"
 
@@ -87,6 +89,7 @@ def _scan_rows(now: datetime, batch: int, on_batch) -> ScanResult:
             if not pks:
                 break
             last_pk = pks[-1]
+            began = time.perf_counter()
             with transaction.atomic():
                 for pk in pks:
                     if not _crossings(now, level).filter(pk=pk).update(sla_level=level):
@@ -103,6 +106,7 @@ def _scan_rows(now: datetime, batch: int, on_batch) -> ScanResult:
                 on_batch(result)
             if len(pks) < batch:
                 break
+            let_others_write(time.perf_counter() - began)  # the requests waiting meanwhile go first
     return result
 
 

@@ -52,6 +52,7 @@ from cityops.cases.services import NUMBER_PREFIX
 from cityops.cases.signals import cases_imported
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import Stage, TimeLimit
+from cityops.common.db import let_others_write
 from cityops.intake.import_checks import (
     R_ADDRESS,
     R_CATEGORY,
@@ -383,20 +384,6 @@ def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: I
     result.timings["commit"] = round(commit_seconds, 3)
     transaction.on_commit(lambda: cases_imported.send(sender=Case, import_id=import_id, case_ids=ids))
     return ids
-
-
-def let_others_write(held: float) -> None:
-    """A pause after a chunk that held SQLite's write lock for `held` seconds.
-
-    SQLite has one writer at a time and no queue: a request waiting for the lock polls for it
-    (every 100 ms at most, SQLite's busy handler), and a loop that commits a chunk and begins
-    the next at once wins nearly every time, until the request's busy timeout runs out ("database
-    is locked"). Pausing for a quarter of the time held, and at least 0.1 s, lets the waiting
-    requests in: the import takes about a quarter longer, other writes wait about one chunk.
-    PostgreSQL locks rows, not the database: no pause there.
-    """
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        time.sleep(max(0.1, held / 4))
 
 
 def _undo(ids: list[int], import_id: str) -> None:

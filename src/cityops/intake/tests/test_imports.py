@@ -149,25 +149,29 @@ def test_the_write_commits_chunk_by_chunk_so_other_writes_go_on_meanwhile(run, m
 def test_between_chunks_writers_waiting_for_the_sqlite_lock_get_their_turn(monkeypatch, vendor, pauses):
     from types import SimpleNamespace
 
+    from cityops.common import db
+
     slept = []
-    monkeypatch.setattr(imports.time, "sleep", slept.append)
-    monkeypatch.setattr(imports, "connection", SimpleNamespace(vendor=vendor, in_atomic_block=False))
-    imports.let_others_write(2.0)
-    imports.let_others_write(0.01)
+    monkeypatch.setattr(db.time, "sleep", slept.append)
+    monkeypatch.setattr(db, "connection", SimpleNamespace(vendor=vendor, in_atomic_block=False))
+    db.let_others_write(2.0)
+    db.let_others_write(0.01)
     assert slept == pauses
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_chunk_removes_the_chunks_already_written(run, monkeypatch):
     monkeypatch.setattr(imports, "BATCH_SIZE", 2)
-    write = imports._ChunkWriter.write
+    insert = imports._ChunkWriter.insert
+    chunks = []
 
-    def fail_third_chunk(self, start):
-        if start == 4:
+    def fail_third_chunk(self, prepared):
+        chunks.append(prepared)
+        if len(chunks) == 3:
             raise imports.IntegrityError("the database refused the chunk")
-        return write(self, start)
+        return insert(self, prepared)
 
-    monkeypatch.setattr(imports._ChunkWriter, "write", fail_third_chunk)
+    monkeypatch.setattr(imports._ChunkWriter, "insert", fail_third_chunk)
     result = run(csv_bytes([good_row(外部编号=f"C{i}") for i in range(5)]), "cases.csv")
     assert (result.status, result.created) == ("failed", 0)
     assert "没有写入任何案件" in result.message
