@@ -71,14 +71,28 @@ class UserAdminForm(forms.ModelForm):
         return cleaned
 
 
+class RoleListFilter(admin.SimpleListFilter):
+    title = "角色"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [(code, role.label) for code, role in ROLES.items()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(groups__name=self.value())
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserAdminForm
 
     class Media:
         css = {"all": ["accounts/admin.css"]}
+
     list_display = ["username", "display_name", "department", "role_list", "is_active", "last_login"]
-    list_filter = ["groups", "department", "is_active", "is_staff"]
+    list_filter = [RoleListFilter, "department", "is_active", "is_staff"]
     search_fields = ["username", "display_name", "phone"]
     filter_horizontal = []
     fieldsets = [
@@ -161,9 +175,6 @@ class UserAdmin(DjangoUserAdmin):
             return self.formfield_for_manytomany(db_field, request, **kwargs)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
-    def get_list_filter(self, request):
-        return [RoleListFilter, "department", "is_active", "is_staff"]
-
     def user_change_password(self, request, id, form_url=""):
         target = self.get_object(request, id)
         if target is not None and not self._may_edit_account(request, target):
@@ -179,19 +190,6 @@ class UserAdmin(DjangoUserAdmin):
         staff = any(ROLES[g.name].staff for g in user.groups.all() if g.name in ROLES)
         if user.is_staff != staff and not user.is_superuser:
             User.objects.filter(pk=user.pk).update(is_staff=staff)
-
-
-class RoleListFilter(admin.SimpleListFilter):
-    title = "角色"
-    parameter_name = "role"
-
-    def lookups(self, request, model_admin):
-        return [(code, role.label) for code, role in ROLES.items()]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(groups__name=self.value())
-        return queryset
 
 
 admin.site.unregister(Group)
