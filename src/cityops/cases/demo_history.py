@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import random
 import time
 from collections import Counter
@@ -209,6 +210,7 @@ P_CITIZEN_RATES_FIRST = 0.10
 P_UNREACHABLE = 0.04
 P_FAILED_ATTEMPT_FIRST = 0.10
 SATISFACTION_SHARES = ((Satisfaction.SATISFIED, 0.86), (Satisfaction.BASICALLY_SATISFIED, 0.095), (Satisfaction.UNSATISFIED, 0.045))
+BUSY_GRIDS = 300  # grids the history's cases fall in
 HANDLE_SHARE = 0.45  # median share of the handling time limit a department uses
 AUTO_DISPATCH_DAYS = 30  # in the last month, part of the dispatches came from 智能分拨
 P_AUTO_DISPATCH = 0.3
@@ -231,6 +233,7 @@ class _Reference:
     categories: list[Category]
     weights: list[float]
     grids: list[tuple]  # (grid_id, street_id, community_id, community name, [points])
+    grid_weights: list[float]  # some grids are much busier than others
     department: dict[tuple[int, int | None], int]  # (category id, street id) → department id
     departments: list[int]
     dept_name: dict[int, str]
@@ -254,7 +257,11 @@ def _load_reference(rng: random.Random) -> _Reference | None:
     from cityops.geo.models import Region, UnitGrid
 
     categories = list(Category.objects.filter(code__in=list(CATEGORIES), active=True, children__isnull=True).order_by("code"))
-    grid_rows = list(UnitGrid.objects.select_related("community").order_by("code"))
+    # Cases gather in a few hundred busy grids (hot spots), not evenly over thousands: only those
+    # grids' polygons are read and sampled.
+    grid_ids = list(UnitGrid.objects.order_by("code").values_list("pk", flat=True))
+    busy = sorted(rng.sample(grid_ids, min(BUSY_GRIDS, len(grid_ids))))
+    grid_rows = list(UnitGrid.objects.filter(pk__in=busy).select_related("community").order_by("code"))
     users = {u.username: (u.pk, u.display_name or u.username) for u in User.objects.filter(
         username__in=["operator", "dispatcher", "inspector"])}
     if not categories or not grid_rows or len(users) < 3:
@@ -301,7 +308,8 @@ def _load_reference(rng: random.Random) -> _Reference | None:
             limits[(category.pk, str(stage))] = sla.stage_limit(category_id=category.pk, urgency=Urgency.NORMAL, stage=stage,
                                                                case_type=CATEGORIES[category.code][2])
     return _Reference(
-        categories=categories, weights=[CATEGORIES[c.code][0] for c in categories], grids=grids, department=department,
+        categories=categories, weights=[CATEGORIES[c.code][0] for c in categories], grids=grids,
+        grid_weights=[rng.lognormvariate(0.0, 0.8) for _ in grids], department=department,
         departments=[d[0] for d in depts], dept_name={d[0]: d[2] for d in depts}, dept_code={d[0]: d[1] for d in depts},
         dept_user=dept_user, users=users, limits=limits,
     )
@@ -401,7 +409,7 @@ class _Generator:
     def case(self, created: datetime, index: int) -> tuple[Case, list[CaseEvent]] | None:
         rng, ref = self.rng, self.ref
         category = rng.choices(ref.categories, weights=ref.weights)[0]
-        grid_id, street_id, community_id, community, points = rng.choice(ref.grids)
+        grid_id, street_id, community_id, community, points = rng.choices(ref.grids, weights=ref.grid_weights)[0]
         dept = ref.department.get((category.pk, street_id))
         if dept is None:
             return None
@@ -672,12 +680,14 @@ def _converter(field, conn):
 
 def _insert_many(model, fields, rows) -> None:
     conn = connections[DEFAULT_DB_ALIAS]
-    convert = [_converter(f, conn) for f in fields]
-    attnames = [f.attname for f in fields]
-    prepared = [
-        tuple(getattr(row, name) if fn is None else fn(getattr(row, name)) for name, fn in zip(attnames, convert, strict=True))
-        for row in rows
-    ]
+    convert = [(i, fn) for i, fn in enumerate(_converter(f, conn) for f in fields) if fn is not None]
+    values = operator.attrgetter(*[f.attname for f in fields])
+    prepared = []
+    for row in rows:
+        out = list(values(row))
+        for i, fn in convert:
+            out[i] = fn(out[i])
+        prepared.append(out)
     table = conn.ops.quote_name(model._meta.db_table)
     columns = ", ".join(conn.ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))

@@ -328,9 +328,10 @@ def leaf_suggestions(text: str | None, k: int = 3) -> list[LeafSuggestion]:
 
 # The first model of a fresh demo, trained inside `cityops demo` (≤ a few seconds on 2 cores):
 # a linear SVM on character 1–3-grams (no NB-SVM stack), 2 cross-validation folds to choose the
-# threshold and 2 for the probability calibration, the latest 60 cases of each 小类. Retraining (`retrain_if_due`) uses the full history and
+# threshold and 2 for the probability calibration, the latest 60 cases of each 小类, no
+# near-duplicate grouping of the folds (the synthetic texts come from shared templates). Retraining (`retrain_if_due`) uses the full history and
 # CITYOPS_RETRAIN_ALGORITHM (default: the default model). See README.md "Learning from the floor".
-DEMO_TRAINING = {"algorithm": "char13_svc_oof", "n_folds": 2, "calibration_folds": 2, "per_class": 60}
+DEMO_TRAINING = {"algorithm": "char13_svc_oof", "n_folds": 2, "calibration_folds": 2, "per_class": 60, "group_duplicates": False}
 HISTORY_SOURCE = "案件历史"
 
 
@@ -349,7 +350,7 @@ def _cap_per_class(data, per_class: int | None, seed: int = 0):
 
 def train_from_history(
     *, algorithm: str | None = None, n_folds: int = 5, calibration_folds: int = 5, per_class: int | None = None, since=None,
-    activate: bool = False, note: str = "", actor=None, progress=None,
+    group_duplicates: bool = True, activate: bool = False, note: str = "", actor=None, progress=None,
 ):
     """Train a leaf-category model on the dispatch history (see `history.history_dataset`), store it
     as the next version and activate it if asked. Returns (RoutingModel, TrainResult, HistoryReport);
@@ -362,7 +363,7 @@ def train_from_history(
     data, report = history_dataset(level="leaf", since=since)
     data = _cap_per_class(data, per_class)
     data.source = HISTORY_SOURCE
-    result = train(data, algorithm=algorithm or DEFAULT_ALGORITHM, n_folds=n_folds, group_duplicates=False,
+    result = train(data, algorithm=algorithm or DEFAULT_ALGORITHM, n_folds=n_folds, group_duplicates=group_duplicates,
                    calibration_folds=calibration_folds, target_precision=RoutingSettings.load().target_precision, progress=progress)
     result.metrics["level"] = "leaf"
     model = model_save(result, source=HISTORY_SOURCE, actor=actor, activate=activate, note=note)
