@@ -24,7 +24,7 @@ def asynchronous_commit() -> Iterator[None]:
         yield
 
 
-def let_others_write(held: float) -> None:
+def let_others_write(held: float, *, contended: bool = False) -> None:
     """A pause after a batch that held SQLite's write lock for `held` seconds, in loops that
     write batch after batch (imports, the SLA scan's row path).
 
@@ -33,8 +33,34 @@ def let_others_write(held: float) -> None:
     the next at once wins nearly every time, until the request's busy timeout runs out
     ("database is locked"). Pausing for a quarter of the time held, and at least 0.1 s, lets
     the waiting requests in: the loop takes about a quarter longer, other writes wait about
-    one batch. PostgreSQL locks rows, not the database: no pause there (nor inside a caller's
-    transaction, which keeps the lock anyway).
+    one batch. When the loop itself had to wait for the lock (`contended`: others are writing
+    right now) it pauses as long as it held the lock, leaving them half the time. PostgreSQL
+    locks rows, not the database: no pause there (nor inside a caller's transaction, which
+    keeps the lock anyway).
     """
     if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        time.sleep(max(0.1, held / 4))
+        time.sleep(max(0.1, held if contended else held / 4))
+
+
+BACKGROUND_BUSY_TIMEOUT_MS = 300_000
+
+
+@contextmanager
+def patient_writer(timeout_ms: int = BACKGROUND_BUSY_TIMEOUT_MS) -> Iterator[None]:
+    """SQLite: this connection waits up to `timeout_ms` for the write lock instead of the
+    requests' 30 s. For background writers (an import, a periodic job): they give way to the
+    requests between their batches (`let_others_write`), and when the site is busy, waiting a
+    little longer for their turn beats failing half-way. No effect on PostgreSQL."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        previous = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+    try:
+        yield
+    finally:
+        if connection.connection is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA busy_timeout = {int(previous)}")

@@ -52,7 +52,7 @@ from cityops.cases.services import NUMBER_PREFIX
 from cityops.cases.signals import cases_imported
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import Stage, TimeLimit
-from cityops.common.db import let_others_write
+from cityops.common.db import let_others_write, patient_writer
 from cityops.intake.import_checks import (
     R_ADDRESS,
     R_CATEGORY,
@@ -93,6 +93,7 @@ logger = logging.getLogger(__name__)
 
 
 BATCH_SIZE = 1000
+CONTENDED_SECONDS = 0.005  # a chunk's BEGIN that waited longer found other writers at work
 IMPORT_LABEL = "批量导入"
 
 
@@ -364,11 +365,12 @@ def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: I
     commit_seconds = 0.0
     progress("write", 0, len(valid))
     try:
-        with _SqliteBigCache():
+        with _SqliteBigCache(), patient_writer():
             for start in range(0, len(valid), BATCH_SIZE):
                 prepared = writer.prepare(start)
                 began = time.perf_counter()
-                with transaction.atomic():
+                with transaction.atomic():  # BEGIN IMMEDIATE on SQLite: waits while another request writes
+                    waited = time.perf_counter() - began
                     chunk_ids, numbers = writer.insert(prepared)
                     commit_started = time.perf_counter()
                 commit_seconds += time.perf_counter() - commit_started
@@ -377,7 +379,7 @@ def _write(valid: list[list], *, actor, import_id: str, now: datetime, result: I
                 result.last_number = numbers[-1]
                 progress("write", len(ids), len(valid))
                 if start + BATCH_SIZE < len(valid):
-                    let_others_write(time.perf_counter() - began)
+                    let_others_write(time.perf_counter() - began - waited, contended=waited > CONTENDED_SECONDS)
     except BaseException:
         _undo(ids, import_id)
         raise
@@ -489,18 +491,19 @@ def refresh_derived(case_ids: list[int]) -> dict[str, float]:
     from django.apps import apps
 
     timings: dict[str, float] = {}
-    for app, label, job, repair in (
-        ("cityops.routing", "duplicate_index", _index_duplicates, "cityops routing reindex"),
-        ("cityops.analytics", "rollups", _count_in_rollups, "cityops rollup_rebuild"),
-    ):
-        if not apps.is_installed(app):
-            continue
-        started = time.perf_counter()
-        try:
-            job(case_ids)
-        except Exception:
-            logger.exception("%s after import failed; run `%s`", label, repair)
-        timings[label] = round(time.perf_counter() - started, 3)
+    with patient_writer():
+        for app, label, job, repair in (
+            ("cityops.routing", "duplicate_index", _index_duplicates, "cityops routing reindex"),
+            ("cityops.analytics", "rollups", _count_in_rollups, "cityops rollup_rebuild"),
+        ):
+            if not apps.is_installed(app):
+                continue
+            started = time.perf_counter()
+            try:
+                job(case_ids)
+            except Exception:
+                logger.exception("%s after import failed; run `%s`", label, repair)
+            timings[label] = round(time.perf_counter() - started, 3)
     return timings
 
 

@@ -145,7 +145,7 @@ def test_the_write_commits_chunk_by_chunk_so_other_writes_go_on_meanwhile(run, m
     assert seen == [(2, False, 2), (4, False, 4), (5, False, 5)]
 
 
-@pytest.mark.parametrize(("vendor", "pauses"), [("sqlite", [0.5, 0.1]), ("postgresql", [])])
+@pytest.mark.parametrize(("vendor", "pauses"), [("sqlite", [0.5, 0.1, 2.0]), ("postgresql", [])])
 def test_between_chunks_writers_waiting_for_the_sqlite_lock_get_their_turn(monkeypatch, vendor, pauses):
     from types import SimpleNamespace
 
@@ -156,6 +156,7 @@ def test_between_chunks_writers_waiting_for_the_sqlite_lock_get_their_turn(monke
     monkeypatch.setattr(db, "connection", SimpleNamespace(vendor=vendor, in_atomic_block=False))
     db.let_others_write(2.0)
     db.let_others_write(0.01)
+    db.let_others_write(2.0, contended=True)
     assert slept == pauses
 
 
