@@ -32,6 +32,7 @@
       }
       var meta = document.createElement("span");
       meta.textContent = file.name + "（" + humanSize(file.size) + "）";
+      if (input.files.length > 1) { meta.textContent += " 等 " + input.files.length + " 张"; }
       if (limit && file.size > limit) {
         meta.className = "field-error";
         meta.textContent += " 超过 " + humanSize(limit) + " 上限，请重新选择。";
