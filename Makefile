@@ -2,24 +2,34 @@
 VENV      := .venv
 CITYOPS   := $(VENV)/bin/cityops
 PORT      ?= 8000
-STAMP     := $(VENV)/.installed
+# What the server needs (`make run`), and that plus the test, lint and audit tools (`make test`, CI).
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: install run test lint audit lock demo run-prod
+.PHONY: install install-runtime run test lint audit lock demo run-prod
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-$(STAMP): pyproject.toml uv.lock scripts/install.sh
-	@bash scripts/install.sh
-	@touch $(STAMP)
+install-runtime: $(RUNTIME_STAMP)
 
-run: install
+$(RUNTIME_STAMP): pyproject.toml uv.lock requirements-runtime.lock scripts/install.sh
+	@bash scripts/install.sh runtime
+	@touch $(RUNTIME_STAMP)
+
+# The dev install holds the runtime one too.
+$(DEV_STAMP): pyproject.toml uv.lock requirements.lock scripts/install.sh
+	@bash scripts/install.sh dev
+	@touch $(DEV_STAMP) $(RUNTIME_STAMP)
+
+# A second run skips the demo in a second (cityops.web.demo) and serves at once.
+run: install-runtime
 	$(CITYOPS) migrate --noinput
 	$(CITYOPS) demo
 	PORT=$(PORT) $(CITYOPS) serve
 
 # The production stack on this machine: gunicorn + Celery worker + beat against the local
 # PostgreSQL and Redis (DATABASE_URL, REDIS_URL override; see docs/deploy.md).
-run-prod: install
+run-prod: install-runtime
 	PORT=$(PORT) $(VENV)/bin/python -m cityops.ops.run_prod
 
 test: install
@@ -35,7 +45,8 @@ audit: install
 	$(VENV)/bin/python scripts/audit_deps.py requirements.lock
 	$(VENV)/bin/bandit -c pyproject.toml -r src -lll -q
 
-# Refresh uv.lock and the pip fallback's requirements.lock after editing pyproject.toml.
+# Refresh uv.lock and the pip fallback's lock files after editing pyproject.toml.
 lock:
 	uv lock
 	uv export --frozen --no-hashes --no-emit-project --all-groups > requirements.lock
+	uv export --frozen --no-hashes --no-emit-project --no-dev > requirements-runtime.lock

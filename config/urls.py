@@ -13,6 +13,12 @@ admin.site.index_title = "基础数据与系统配置"
 
 from config.api import api  # noqa: E402
 
+# Chinese error pages for people, the API's JSON for machines (cityops.web.views).
+handler400 = "cityops.web.views.bad_request"
+handler403 = "cityops.web.views.permission_denied"
+handler404 = "cityops.web.views.page_not_found"
+handler500 = "cityops.web.views.server_error"
+
 urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),

@@ -1,11 +1,19 @@
-"""Developer profile used by `make run`: embedded SQLite, DEBUG on, a per-checkout secret key."""
+"""Profile of `make run` and every `cityops` command: embedded SQLite, a per-checkout secret key.
+
+DEBUG is off, as `make run` may serve people as the main job: Chinese error pages, never
+Django's debug page with the URL map (DEBUG=1 turns it on while developing). Static files are
+served by WhiteNoise straight from the apps' static/ folders (no collectstatic step), so the
+same settings work under gunicorn.
+"""
 
 import secrets
 
 from .base import *  # noqa: F403
 from .base import VAR_DIR, env_bool
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG  # re-read changed files on each request only while developing
 
 
 def _local_secret_key() -> str:

@@ -3,6 +3,10 @@
 `cityops demo`, `cityops serve`, `cityops migrate`, `cityops geo import FILE --level street` …
 Multi-word commands map onto Django management commands joined with underscores
 (`cityops geo import` → `manage.py geo_import`).
+
+Every command starts in a second or two: nothing heavy (scikit-learn, jieba, openpyxl, the
+API's schemas …) is imported to start Django, only where it is used
+(`cityops.web.tests.test_startup` keeps it so).
 """
 
 from __future__ import annotations
@@ -10,9 +14,6 @@ from __future__ import annotations
 import os
 import sys
 
-ALIASES = {
-    "serve": ["runserver"],
-}
 # Two-word commands whose first word is a group.
 GROUPS = {"geo", "catalog", "calendar", "routing", "import", "export", "apikey", "audit", "privacy", "report"}
 
@@ -21,8 +22,6 @@ def translate(argv: list[str]) -> list[str]:
     if not argv:
         return ["help"]
     head, *rest = argv
-    if head in ALIASES:
-        return ALIASES[head] + rest
     if head in GROUPS and rest and not rest[0].startswith("-"):
         return [f"{head}_{rest[0]}", *rest[1:]]
     return argv

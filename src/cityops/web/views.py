@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
+from django.views import defaults
 
 from cityops.accounts.policy import password_expires_at
 from cityops.accounts.roles import ROLES
@@ -61,3 +62,45 @@ def locked_out(request, credentials=None, *args, **kwargs):
 def favicon(request):
     # Resolved per request: the hashed name exists only after collectstatic in production.
     return redirect(static("cityops/favicon.svg"), permanent=True)
+
+
+# ---------------------------------------------------------------- error pages (config/urls.py handler400 … 500)
+# People get the Chinese pages of web/templates (400/403/404/500.html, 403_csrf.html for a failed
+# CSRF check); machines calling a path under the API get the API's JSON shape instead of HTML.
+_API_PREFIX = "/api/"
+_OPEN311_PREFIX = "/open311/"
+_ERROR_MESSAGES = {
+    400: ("bad_request", "请求无效。"),
+    403: ("forbidden", "无权执行此操作。"),
+    404: ("not_found", "资源不存在。"),
+    500: ("server_error", "服务器内部错误，请稍后重试。"),
+}
+
+
+def _machine_error(request, status: int) -> JsonResponse | None:
+    path = getattr(request, "path", "") or ""
+    code, message = _ERROR_MESSAGES[status]
+    if path.startswith(_API_PREFIX):
+        return JsonResponse({"code": code, "message": message, "details": None}, status=status,
+                            json_dumps_params={"ensure_ascii": False})
+    if path.startswith(_OPEN311_PREFIX):
+        # GeoReport v2's error list.
+        return JsonResponse([{"code": status, "description": message}], status=status, safe=False,
+                            json_dumps_params={"ensure_ascii": False})
+    return None
+
+
+def bad_request(request, exception):
+    return _machine_error(request, 400) or defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    return _machine_error(request, 403) or defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception):
+    return _machine_error(request, 404) or defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    return _machine_error(request, 500) or defaults.server_error(request)

@@ -66,7 +66,7 @@ def test_english_is_available_through_the_translation_machinery(client):
 
 def test_cli_maps_group_commands_to_management_commands():
     assert translate(["geo", "import", "f.geojson", "--level", "grid"]) == ["geo_import", "f.geojson", "--level", "grid"]
-    assert translate(["serve"]) == ["runserver"]
+    assert translate(["serve"]) == ["serve"]
     assert translate(["demo"]) == ["demo"]
 
 
