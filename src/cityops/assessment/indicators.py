@@ -117,6 +117,8 @@ COUNTS: dict[str, Count] = {
         Count("valid_reports", "有效上报数", "本期上报、截至统计截止时已立案的案件数"),
         Count("verifications", "核查数", "本期本人完成的核查次数（通过或返工）"),
         Count("verifications_on_time", "按期核查数", "核查环节未被系统记录超期（SLA 扫描的“已超期”事件）的核查次数"),
+        Count("verify_overdue_waiting", "超期待核查数", "统计截止时仍在核查环节且已过核查时限的案件数：有责任网格员的网格计入该网格员，其余由派遣席共担（计入本期有核查操作的每位派遣员）"),
+        Count("verify_due", "应核查数", "核查数 + 超期待核查数"),
         # operators
         Count("accepted", "受理数", "本期本人办理的受理操作数：立案、不予立案、直接答复、合并"),
         Count("registered_by", "立案数", "本期本人立案的案件数"),
@@ -149,7 +151,10 @@ _OVERDUE = Indicator(
     note="页面同时显示超期未处置件数",
 )
 _SATISFACTION = Indicator("satisfaction_rate", "满意率", "satisfied", "rated", HIGHER, kpis.SATISFACTION_RATE_FORMULA, note=kpis.SATISFACTION_RATE_NOTE)
-_VERIFY_ON_TIME = Indicator("verify_on_time_rate", "按期核查率", "verifications_on_time", "verifications", HIGHER, "按期核查数 ÷ 核查数 × 100%")
+_VERIFY_ON_TIME = Indicator(
+    "verify_on_time_rate", "按期核查率", "verifications_on_time", "verify_due", HIGHER, "按期核查数 ÷（核查数 + 超期待核查数）× 100%",
+    note="统计截止时仍超期待核查的案件计为不按期",
+)
 
 INDICATORS: dict[str, list[Indicator]] = {
     Kind.DEPARTMENT: [

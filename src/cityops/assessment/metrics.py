@@ -265,20 +265,27 @@ def center_counts(period: Period) -> dict[str, int]:
 # ---------------------------------------------------------------- people
 
 # What ends the center's own steps: a case leaves the 立案 queue when it is registered,
-# rejected, answered or merged, and the 派遣 queue when it is dispatched or merged.
+# rejected, answered or merged, the 派遣 queue when it is dispatched or merged, the 核查 queue
+# when it is verified.
 STAGE_ENDS: dict[str, list[str]] = {
     Stage.REGISTER: [Action.REGISTER, Action.REJECT, Action.ANSWER, Action.MERGE],
     Stage.DISPATCH: [Action.DISPATCH, Action.MERGE],
+    Stage.VERIFY: [Action.VERIFY],
 }
 
 
 def overdue_waiting(period: Period, stage: str) -> int:
-    """Cases still waiting at the cut-off in the center's step `stage` (立案 or 派遣) past that
+    """How many cases wait past their deadline in step `stage` at the cut-off (`overdue_waiting_cases`)."""
+    return len(overdue_waiting_cases(period, stage))
+
+
+def overdue_waiting_cases(period: Period, stage: str) -> set[int]:
+    """Cases still waiting at the cut-off in the center's step `stage` (立案, 派遣, 核查) past that
     step's deadline: either the SLA scan marked the step overdue before the cut-off and nothing
     ended it by then, or the case is still in that step now, started before the cut-off with a
     deadline before it (which also covers histories the scan never saw)."""
     if period.future:
-        return 0
+        return set()
     cutoff = period.cutoff
     ended = CaseEvent.objects.filter(
         case=OuterRef("case"), action__in=STAGE_ENDS[stage], created_at__gte=OuterRef("created_at"), created_at__lt=cutoff
@@ -290,14 +297,15 @@ def overdue_waiting(period: Period, stage: str) -> int:
     still_waiting = Case.objects.filter(
         stage=stage, stage_started_at__lt=cutoff, deadline__lt=cutoff
     ).values_list("pk", flat=True)
-    return len(set(marked) | set(still_waiting))
+    return set(marked) | set(still_waiting)
 
 
-# The denominators of 按时立案率 and 按期派遣率: the step done in the period plus the cases
-# overdue in its queue at the cut-off.
+# The denominators of 按时立案率, 按期派遣率 and 按期核查率: the step done in the period plus the
+# cases overdue in its queue at the cut-off.
 DUE_KEYS = {
     "register_due": ("registered_by", "register_overdue_waiting"),
     "dispatch_due": ("dispatches", "dispatch_overdue_waiting"),
+    "verify_due": ("verifications", "verify_overdue_waiting"),
 }
 
 
@@ -314,6 +322,10 @@ def _share_overdue_waiting(counts: Counts, period: Period, stage: str, *, done: 
     """The 立案 and 派遣 queues are shared by the seat: a case overdue in the queue at the cut-off
     counts against every person who did that step in the period (`done` > 0)."""
     waiting = overdue_waiting(period, stage) if any(c.get(done) for c in counts.values()) else 0
+    return _share_overdue_waiting_count(counts, waiting, done=done, key=key)
+
+
+def _share_overdue_waiting_count(counts: Counts, waiting: int, *, done: str, key: str) -> Counts:
     for person in counts.values():
         if person.get(done):
             person[key] = waiting
@@ -326,10 +338,31 @@ def _events_by(period: Period, user_ids: list[int], action: str) -> QuerySet[Cas
     )
 
 
-def _verifications(period: Period, user_ids: list[int]) -> Counts:
+def _verifications(period: Period, user_ids: list[int], *, inspectors: bool) -> Counts:
+    """Verifications done and on time, plus the cases waiting past their 核查 deadline at the
+    cut-off: a case in a grid with an inspector counts against that grid's inspectors; one
+    without (no grid, or nobody responsible for it) against every dispatcher who verified in the
+    period — the dispatchers verify what no inspector covers."""
     rows = _with_late(_events_by(period, user_ids, Action.VERIFY), stage=Stage.VERIFY, started_by=[Action.RESPOND])
     specs = {"verifications": ("1 = 1", "event"), "verifications_on_time": ("NOT t.late", "event")}
-    return _keyed(_aggregate(rows, specs), "k_grp")
+    counts = _keyed(_aggregate(rows, specs), "k_grp")
+    waiting = overdue_waiting_cases(period, Stage.VERIFY)
+    if not waiting:
+        return with_due(counts)
+    from cityops.accounts.models import User
+
+    covering = User.grids.through.objects.filter(unitgrid__cases__pk__in=waiting).values_list("user_id", "unitgrid__cases__pk")
+    covered: dict[int, set[int]] = {}
+    for user_id, case_id in covering:
+        covered.setdefault(user_id, set()).add(case_id)
+    if inspectors:
+        for user_id in user_ids:
+            if covered.get(user_id):
+                person = counts.setdefault(user_id, {"verifications": 0, "verifications_on_time": 0})
+                person["verify_overdue_waiting"] = len(covered[user_id])
+        return with_due(counts)
+    uncovered = waiting - set().union(*covered.values()) if covered else waiting
+    return _share_overdue_waiting_count(counts, len(uncovered), done="verifications", key="verify_overdue_waiting")
 
 
 def inspector_counts(period: Period, user_ids: list[int]) -> Counts:
@@ -343,7 +376,7 @@ def inspector_counts(period: Period, user_ids: list[int]) -> Counts:
         .values("created_by")
         .annotate(reports=Count("id"), valid_reports=Count("id", filter=Q(was_registered=True)))
     )
-    return _merge(_keyed(reports, "created_by"), _verifications(period, user_ids))
+    return _merge(_keyed(reports, "created_by"), _verifications(period, user_ids, inspectors=True))
 
 
 def operator_counts(period: Period, user_ids: list[int]) -> Counts:
@@ -400,7 +433,7 @@ def dispatcher_counts(period: Period, user_ids: list[int]) -> Counts:
     rows = _dispatch_quality(_events_by(period, user_ids, Action.DISPATCH), period)
     dispatches = _keyed(_aggregate(rows, DISPATCH_SPECS), "k_grp")
     dispatches = _share_overdue_waiting(dispatches, period, Stage.DISPATCH, done="dispatches", key="dispatch_overdue_waiting")
-    return _merge(dispatches, _verifications(period, user_ids))
+    return _merge(dispatches, _verifications(period, user_ids, inspectors=False))
 
 
 def dispatch_accuracy_counts(period: Period) -> dict[str, int]:

@@ -145,3 +145,24 @@ def test_nobody_is_charged_for_a_queue_when_they_did_no_such_step(world):
     new_case(world, at(3, 31, 9, 0))
     op = world["op"]
     assert metrics.operator_counts(MARCH, [op.pk]).get(op.pk, {}).get("register_overdue_waiting") is None
+
+
+def test_a_case_waiting_past_its_verify_deadline_counts_against_its_grids_inspector_or_else_the_dispatchers(world):
+    from cityops.assessment.tests.history import SQUARE
+    from cityops.geo.models import Region, RegionLevel, UnitGrid
+
+    district = Region.objects.create(code="630102", name="城东区", level=RegionLevel.DISTRICT)
+    street = Region.objects.create(code="630102001", name="东关大街街道", level=RegionLevel.STREET, parent=district)
+    community = Region.objects.create(code="630102001001", name="北关社区", level=RegionLevel.COMMUNITY, parent=street)
+    grid = UnitGrid.objects.create(code="63010200100101", community=community, street=street, boundary=SQUARE)
+    inspector = UserFactory(role="inspector")
+    inspector.grids.add(grid)
+    verified = act(dispatched_to_a(world), Action.RESPOND, world["user_a"], at(3, 2, 11, 0), result="已处置")
+    act(verified, Action.VERIFY, world["disp"], at(3, 2, 11, 30), passed=True)
+    in_grid = act(dispatched_to_a(world, hour=10), Action.RESPOND, world["user_a"], at(3, 2, 11, 0), result="已处置")
+    Case.objects.filter(pk=in_grid.pk).update(grid=grid)
+    act(dispatched_to_a(world, hour=11), Action.RESPOND, world["user_a"], at(3, 2, 12, 0), result="已处置")  # no grid
+    disp = dispatcher(world)
+    assert (disp["verifications"], disp["verify_overdue_waiting"], disp["verify_due"]) == (1, 1, 2)
+    mine = metrics.inspector_counts(MARCH, [inspector.pk])[inspector.pk]
+    assert (mine["verifications"], mine["verify_overdue_waiting"], mine["verify_due"]) == (0, 1, 1)

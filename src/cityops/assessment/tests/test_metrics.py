@@ -100,22 +100,23 @@ def test_operator_figures(history):
 def test_dispatcher_figures(history):
     ranking = assessment_ranking(Kind.DISPATCHER, "2026-03")
     disp = row_of(ranking, "派遣员甲")
-    # c13, c14 and c16 (registered 3/3, never dispatched) wait past their 派遣 deadline at the month's end
+    # c13, c14 and c16 (registered 3/3, never dispatched) wait past their 派遣 deadline at the month's
+    # end, and c6 (responded 3/5, no grid, so no inspector) past its 核查 deadline
     assert disp.counts == {
         "dispatches": 10, "dispatches_on_time": 9, "dispatches_accurate": 9,
         "dispatch_overdue_waiting": 3, "dispatch_due": 13,
-        "verifications": 5, "verifications_on_time": 3,
+        "verifications": 5, "verifications_on_time": 3, "verify_overdue_waiting": 1, "verify_due": 6,
     }
     assert figures(disp)["dispatch_accuracy_rate"] == Decimal("90.0")
     assert figures(disp)["dispatch_on_time_rate"] == Decimal("69.2")
-    assert figures(disp)["verify_on_time_rate"] == Decimal("60.0")
-    assert disp.score == Decimal("77.8") and disp.grade == "B"  # 50×90 + 30×69.2 + 20×60 = 7776.9
+    assert figures(disp)["verify_on_time_rate"] == Decimal("50.0")
+    assert disp.score == Decimal("75.8") and disp.grade == "B"  # 50×90 + 30×69.2 + 20×50 = 7576.9
 
 
 def test_inspector_figures(history):
     ranking = assessment_ranking(Kind.INSPECTOR, "2026-03")
     insp, insp2 = row_of(ranking, "网格员甲"), row_of(ranking, "网格员乙")
-    assert insp.counts == {"reports": 3, "valid_reports": 2, "verifications": 1, "verifications_on_time": 1}
+    assert insp.counts == {"reports": 3, "valid_reports": 2, "verifications": 1, "verifications_on_time": 1, "verify_due": 1}
     assert figures(insp)["valid_report_rate"] == Decimal("66.7")
     assert insp.score == Decimal("80.0") and insp.grade == "B"  # 60×66.7 + 40×100 = 80.02
     assert insp2.counts == {"reports": 1, "valid_reports": 1}
@@ -170,7 +171,7 @@ def test_ranking_takes_a_handful_of_queries(history, django_assert_max_num_queri
     wrap = 3 if connection.vendor == "postgresql" else 0
     with django_assert_max_num_queries(10 + 2 * wrap):
         assessment_ranking(Kind.DEPARTMENT, "2026-03")
-    with django_assert_max_num_queries(12 + 4 * wrap):
+    with django_assert_max_num_queries(18 + 4 * wrap):
         assessment_ranking(Kind.DISPATCHER, "2026-03")
 
 
