@@ -39,7 +39,7 @@ def test_each_role_gets_its_desks_and_a_403_elsewhere(client, people, url_name, 
         assert "无权访问" in response.content.decode()
 
 
-@pytest.mark.parametrize("tab", ["dispatch", "extension", "suspended", "verify", "overdue"])
+@pytest.mark.parametrize("tab", ["dispatch", "extension", "suspended", "verify", "review", "overdue"])
 def test_every_dispatcher_tab_renders(client, people, tab):
     client.force_login(people["dispatcher"])
     response = client.get(reverse("cases:desk_dispatcher"), {"tab": tab})
