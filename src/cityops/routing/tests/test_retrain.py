@@ -108,3 +108,16 @@ def test_the_retrain_job_runs_retrain_if_due(db):
 
     result = tasks.run_periodic("retrain")
     assert "skipped" not in result and result["retrained"] is False and result["reason"]
+
+
+def test_leaf_suggestions_of_a_model_of_top_level_classes_are_keyword_matched_leaves(hotline, active_model):
+    from cityops.catalog.selectors import suggestion_index_changed
+
+    suggestion_index_changed()
+    school = "学校老师周末违规补课收费，学生家长反映多次 教育文体小类"
+    assert [s.category.code for s in leaf_suggestions(school)][:1] == ["H030101"]
+    assert leaf_suggestions("😀😀") == []
+
+
+def test_leaf_suggestions_are_empty_without_a_model(db):
+    assert leaf_suggestions("路灯不亮") == []
