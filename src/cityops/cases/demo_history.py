@@ -201,7 +201,7 @@ HOURLY = [0.15, 0.08, 0.05, 0.04, 0.05, 0.12, 0.35, 0.8, 1.55, 2.1, 2.2, 1.9,
 OFF_DAY_FACTOR = 0.6  # weekends and holidays (working calendar, 调休 included)
 
 # Lifecycle shares.
-P_RETURN = 0.05  # first dispatch returned as 非本单位职责, accepted, re-dispatched
+P_RETURN = 0.03  # first dispatch returned as 非本单位职责, accepted, re-dispatched
 P_RETURN_REJECTED = 0.01  # a return the dispatcher refuses
 P_EXTENSION = 0.06
 P_VERIFY_FAIL = 0.04

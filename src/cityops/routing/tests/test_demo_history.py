@@ -43,7 +43,7 @@ def test_history_has_realistic_shares_of_channels_results_and_exceptions(demo_di
     assert not cases.filter(satisfaction=Satisfaction.UNSATISFIED, review_status="").exists()
     actions = Counter(CaseEvent.objects.values_list("action", flat=True))
     n = result.cases
-    assert 0.02 * n <= actions[Action.ACCEPT_RETURN] <= 0.1 * n
+    assert 0.01 * n <= actions[Action.ACCEPT_RETURN] <= 0.06 * n
     assert actions[Action.REQUEST_EXTENSION] > 0 and actions[Action.SLA_OVERDUE] > 0 and actions[Action.RATE] > 0
     assert actions[Action.DISPATCH] >= n
     assert cases.filter(status=Status.CLOSED).count() > 0.8 * n
