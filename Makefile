@@ -21,11 +21,10 @@ $(DEV_STAMP): pyproject.toml uv.lock requirements.lock scripts/install.sh
 	@bash scripts/install.sh dev
 	@touch $(DEV_STAMP) $(RUNTIME_STAMP)
 
-# A second run skips the demo in a second (cityops.web.demo) and serves at once.
+# `cityops run`: migrate, load the demo (skipped in a second when already loaded, see
+# cityops.web.demo) and serve, in one process.
 run: install-runtime
-	$(CITYOPS) migrate --noinput
-	$(CITYOPS) demo
-	PORT=$(PORT) $(CITYOPS) serve
+	PORT=$(PORT) $(CITYOPS) run
 
 # The production stack on this machine: gunicorn + Celery worker + beat against the local
 # PostgreSQL and Redis (DATABASE_URL, REDIS_URL override; see docs/deploy.md).

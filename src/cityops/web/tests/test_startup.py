@@ -107,3 +107,15 @@ def test_make_run_installs_only_the_runtime_dependencies_and_make_test_the_dev_t
     assert "scripts/install.sh dev" in test
     script = (ROOT / "scripts" / "install.sh").read_text()
     assert "--no-dev" in script
+
+
+def test_cityops_run_migrates_loads_the_demo_and_serves_in_one_process(monkeypatch):
+    from cityops.cases import scheduler
+    from cityops.web.management.commands import run
+
+    calls = []
+    monkeypatch.setattr(run, "call_command", lambda name, **options: calls.append(name))
+    monkeypatch.setattr(scheduler, "install", lambda argv=None, environ=None: calls.append(("scheduler", argv[1:])))
+    run.Command().handle(addrport=None)
+    assert calls == ["migrate", "demo", ("scheduler", ["serve"]), "serve"]
+    assert "cityops run" in _make_dry_run("run")
