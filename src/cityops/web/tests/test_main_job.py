@@ -164,3 +164,9 @@ def test_cityops_serve_answers_chinese_404s_and_serves_static_files_with_debug_o
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.django_db
+def test_the_header_shows_no_template_comment(client):
+    body = client.get(reverse("web:login")).content.decode()
+    assert "{#" not in body and "#}" not in body
