@@ -8,9 +8,10 @@ which only watches files) or each gunicorn worker (from its first request) — a
 `CITYOPS_INPROCESS_SCHEDULER` is on, which it is by default when there is no Redis, i.e. no
 Celery beat. Production (Redis, Celery beat) leaves it off. One thread per process at most.
 
-Each job first runs a few seconds after start (staggered, so a restart catches up at once:
-overdue marks, waiting webhooks), then every interval; a job that fails is logged and tried
-again at its next turn. Jobs run one after the other, never two at once. Intervals come from
+The frequent jobs first run a few seconds after start (staggered, so a restart catches up at
+once: overdue marks, waiting webhooks), the rare heavy ones a few minutes after (`first_runs`),
+then each every interval; a job that fails is logged and tried again at its next turn. On
+SQLite a job waits up to five minutes for the write lock (`common.db.patient_writer`). Jobs run one after the other, never two at once. Intervals come from
 the settings or the environment (`CITYOPS_SLA_SCAN_SECONDS=5 …`).
 """
 
