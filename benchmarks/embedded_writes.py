@@ -149,7 +149,7 @@ def main() -> None:
     t0 = time.perf_counter()
     setup = prepare(var_dir, 2 * per_kind, args.import_rows)
     print(f"prepared {var_dir} in {time.perf_counter() - t0:.0f} s", flush=True)
-    server = embedded.Served(database=setup["database"], var_dir=var_dir / "serve", port=args.port, reload=False).start()
+    server = embedded.Served(database=setup["database"], var_dir=var_dir / "serve", port=args.port).start()
     importer = None
     try:
         time.sleep(args.settle)

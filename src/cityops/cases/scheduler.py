@@ -107,12 +107,12 @@ FIRST_REQUEST = "first request"
 def start_mode(argv: list[str], environ: dict[str, str]) -> str | None:
     """When this process starts the schedule: NOW, at its FIRST_REQUEST, or never (None).
 
-    * runserver's serving child (RUN_MAIN=true) or `--noreload`: now;
-    * a gunicorn worker: at its first request (the app may be loaded in the master before it
-      forks the workers, `preload_app`; a thread started there would run in the master,
-      beside connections the workers inherit);
-    * `cityops serve` / `runserver` otherwise: at the first request, which only a process that
-      serves ever gets (the auto-reloader's parent only watches files and never starts it);
+    * the process that serves: `cityops serve` (no auto-reloader unless `--reload`),
+      `runserver --noreload`, or the auto-reloader's serving child (RUN_MAIN=true): now;
+    * a process that may or may not serve — the auto-reloader's parent (it only watches files,
+      so it never gets a request and never starts), a gunicorn master or worker (the app may
+      be loaded in the master before it forks, `preload_app`; a thread started there would run
+      in the master, beside connections the workers inherit): at its first request;
     * any other command (migrate, shell, pytest, celery …): never.
     """
     if is_gunicorn(argv):
@@ -120,9 +120,10 @@ def start_mode(argv: list[str], environ: dict[str, str]) -> str | None:
     program = os.path.basename(argv[0]) if argv else ""
     if program not in MANAGEMENT_PROGRAMS or len(argv) < 2 or argv[1] not in SERVE_COMMANDS:
         return None
-    if environ.get("RUN_MAIN") == "true" or "--noreload" in argv:
+    if environ.get("RUN_MAIN") == "true":
         return NOW
-    return FIRST_REQUEST
+    reloads = "--reload" in argv if argv[1] == "serve" else "--noreload" not in argv
+    return FIRST_REQUEST if reloads else NOW
 
 
 def install(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> str | None:

@@ -51,14 +51,14 @@ def read_rows(path: Path, sql: str, params: Iterable = ()) -> list[tuple]:
 
 @dataclass
 class Served:
-    """`cityops serve 127.0.0.1:<port>`, with its auto-reloader as `make run` starts it, or
-    without (`reload=False`: a source file edited meanwhile would restart it mid-measurement)."""
+    """`cityops serve` on 127.0.0.1:<port>, as `make run` serves (no auto-reloader; with
+    `reload=True` the development variant `--reload`, whose serving child runs the jobs)."""
 
     database: Path
     var_dir: Path
     port: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
-    reload: bool = True
+    reload: bool = False
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -75,7 +75,7 @@ class Served:
     def command(self) -> list[str]:
         script = Path(sys.executable).parent / "cityops"
         command = [str(script), "serve"] if script.exists() else [sys.executable, "-m", "cityops.cli", "serve"]
-        return command if self.reload else [*command, "--noreload"]
+        return [*command, "--reload"] if self.reload else command
 
     def start(self, timeout: float = 180) -> Served:
         self.port = self.port or free_port()

@@ -1,6 +1,5 @@
-"""The embedded default as `make run` serves it: a real `cityops serve` process (its
-auto-reloader included) on a copy of the test database in a SQLite file, its own var
-directory and a free port.
+"""The embedded default as `make run` serves it: a real `cityops serve` process on a copy of
+the test database in a SQLite file, its own var directory and a free port.
 
 * The periodic jobs run there: the SLA scan marks an overdue case within a minute and the
   webhook job delivers the case's events to a receiver listening in the test.
@@ -45,7 +44,7 @@ def served_copy(tmp_path):
         pytest.skip("the embedded default is SQLite (this runs in the suite's SQLite pass)")
     servers = []
 
-    def start(reload: bool = True, **env) -> embedded.Served:
+    def start(reload: bool = False, **env) -> embedded.Served:
         database = tmp_path / f"served-{len(servers)}.sqlite3"
         embedded.copy_database(connection, database)
         server = embedded.Served(database=database, var_dir=tmp_path / f"var-{len(servers)}", extra_env=env, reload=reload)
@@ -97,8 +96,11 @@ def wait_for(predicate, timeout: float, what: str):
 @pytest.mark.parametrize(
     ("argv", "environ", "mode"),
     [
-        (["/venv/bin/cityops", "serve"], {"RUN_MAIN": "true"}, NOW),  # runserver's serving child
-        (["/venv/bin/cityops", "serve", "127.0.0.1:8105"], {}, FIRST_REQUEST),  # the reloader: never serves
+        (["/venv/bin/cityops", "serve", "127.0.0.1:8105"], {}, NOW),  # no auto-reloader unless --reload
+        (["/venv/bin/cityops", "serve", "--reload"], {}, FIRST_REQUEST),  # the reloader's parent: never serves
+        (["/venv/bin/cityops", "serve", "--reload"], {"RUN_MAIN": "true"}, NOW),  # its serving child
+        (["manage.py", "runserver"], {}, FIRST_REQUEST),
+        (["manage.py", "runserver"], {"RUN_MAIN": "true"}, NOW),
         (["manage.py", "runserver", "--noreload"], {}, NOW),
         (["/venv/bin/gunicorn", "config.wsgi"], {}, FIRST_REQUEST),  # in the worker, not a preloading master
         (["/venv/bin/cityops", "migrate"], {"RUN_MAIN": "true"}, None),
@@ -176,7 +178,7 @@ def test_sixteen_concurrent_writers_on_the_embedded_default_get_no_error(served_
     for number in waiting[2 * ROUNDS:]:  # the dispatch writers' cases are registered beforehand
         case_transition(case=Case.objects.get(number=number), action="register", actor=people["operator"])
 
-    server = served_copy(reload=False)  # as `make run` serves it, minus restarts when a source file changes
+    server = served_copy()
     load = embedded.fire(server.port, work)
 
     assert [(o.kind, o.status, o.body[:200]) for o in load.errors] == []
