@@ -114,6 +114,12 @@ PAGES: dict[str, Rule] = {
     "intake:inspector_tasks": Rule(frozenset({r.INSPECTOR})),
     "intake:inspector_task": Rule(frozenset({r.INSPECTOR}), kwargs=lambda w, p: {"number": w.case_responded.number}),
     "intake:inspector_mine": Rule(frozenset({r.INSPECTOR})),
+    # The department's phone desk: its own department's cases only (another's is a 404).
+    "intake:dept_desk": Rule(frozenset({r.DEPARTMENT})),
+    "intake:dept_task": Rule(frozenset({r.DEPARTMENT}), scoped=True, kwargs=_case_a),
+    "intake:dept_action": Rule(frozenset({r.DEPARTMENT}), method="POST", scoped=True,
+                               kwargs=lambda w, p: {"number": w.case_a.number, "action": "sign"},
+                               body=lambda w: {"version": w.case_a.version}),
     "intake:import": Rule(frozenset({r.OPERATOR})),
     "intake:import_template": Rule(frozenset({r.OPERATOR}), kwargs=lambda w, p: {"fmt": "csv"}),
     "intake:import_job": Rule(frozenset({r.OPERATOR}), kwargs=lambda w, p: {"job_id": "0123abcd"}),
