@@ -63,7 +63,7 @@ def demo_accounts_ensure(password: str) -> list[tuple[str, str, str]]:
         accounts.append(DemoAccount(f"dept-{dept.code}", f"{dept.short_name or dept.name} 处置人员", roles.DEPARTMENT, dept.code))
 
     departments = {d.code: d for d in Department.objects.all()}
-    # One hash for every demo account: PBKDF2 is slow by design, and these share one password anyway.
+    # One hash for every demo account: password hashing is slow by design, and these share one password anyway.
     hashed = make_password(password)
     rows = []
     for account in accounts:
