@@ -37,6 +37,17 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _close_pages_after_each_test(request):
+    """Close every page a test opened before its database goes away: a page left open keeps
+    polling (the notification bell, htmx refreshes), and the live server would answer it after
+    the test, outside any database access ("Database access not allowed")."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in list(request.getfixturevalue("browser").contexts):
+            context.close()
+
+
 PASSWORD = "Demo-pass-123"
 STREET = "630102001"
 
