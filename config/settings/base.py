@@ -330,6 +330,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILENAME", 
 CITYOPS_CALLBACK_MAX_ATTEMPTS = int(os.environ.get("CITYOPS_CALLBACK_MAX_ATTEMPTS", "3"))
 # A department's return (退单) waits for the dispatcher's acceptance before the case leaves it.
 CITYOPS_RETURN_NEEDS_ACCEPTANCE = env_bool("CITYOPS_RETURN_NEEDS_ACCEPTANCE", True)
+# The daily routing retrain (`routing.services.retrain_if_due`, routing/README.md): retrain when
+# the newest history model is this many days old and this many cases were dispatched since.
+CITYOPS_RETRAIN_INTERVAL_DAYS = float(os.environ.get("CITYOPS_RETRAIN_INTERVAL_DAYS", "7"))
+CITYOPS_RETRAIN_MIN_NEW_LABELS = int(os.environ.get("CITYOPS_RETRAIN_MIN_NEW_LABELS", "200"))
+CITYOPS_RETRAIN_WINDOW_DAYS = float(os.environ.get("CITYOPS_RETRAIN_WINDOW_DAYS", "365"))
+CITYOPS_RETRAIN_ACTIVATE = env_bool("CITYOPS_RETRAIN_ACTIVATE", True)
+CITYOPS_RETRAIN_MAX_DROP = float(os.environ.get("CITYOPS_RETRAIN_MAX_DROP", "0.02"))
+if os.environ.get("CITYOPS_RETRAIN_ALGORITHM"):
+    CITYOPS_RETRAIN_ALGORITHM = os.environ["CITYOPS_RETRAIN_ALGORITHM"]
 CITYOPS_ESCALATE_AFTER_HOURS = float(os.environ.get("CITYOPS_ESCALATE_AFTER_HOURS", "24"))
 # The tiny insert endpoint the intake benchmark uses as its ceiling; never on in a deployment.
 CITYOPS_BENCHMARK_ENDPOINTS = env_bool("CITYOPS_BENCHMARK_ENDPOINTS", False)

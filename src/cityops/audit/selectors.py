@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from cityops.audit.models import AuditAction, AuditEntry
 from cityops.audit.services import verify_chain
+from cityops.common.csvsafe import csv_cell
 
 CHAIN_STATUS_KEY = "audit:chain-status"
 CHAIN_STATUS_TTL = 600  # seconds; the page offers "校验" to recompute at once
@@ -71,8 +72,7 @@ _LABELS = dict(AuditAction.choices)
 
 
 def _cell(value: str) -> str:
-    # A cell starting with = + - @ is a formula to spreadsheet programs (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return csv_cell(value)  # formula-looking text behind an apostrophe (CSV injection)
 
 
 def csv_rows(qs: QuerySet[AuditEntry]) -> Iterator[bytes]:

@@ -26,6 +26,7 @@ from cityops.cases.forms import IntakeForm
 from cityops.cases.models import Case, Channel, CoordSystem
 from cityops.cases.services import MAX_DESCRIPTION
 from cityops.catalog.models import CaseType, Category, Urgency
+from cityops.common.csvsafe import FORMULA_START
 from cityops.geo.lookup import NoGeoDataError
 from cityops.intake.columns import EXPORT_ONLY_HEADERS, IMPORT_COLUMNS, Column
 from cityops.intake.xlsx import CellError, Formula, XlsxError, column_letter, open_xlsx
@@ -35,7 +36,7 @@ LOCATION_OPTIONAL = IntakeForm.LOCATION_OPTIONAL
 EARLIEST = date(2000, 1, 1)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 # A CSV cell Excel would run as a formula; exports put an apostrophe in front, the reader takes it off.
-CSV_ESCAPED = re.compile(r"^'*[=+\-@\t\r]")
+CSV_ESCAPED = FORMULA_START
 
 ProgressFn = Callable[[str, int, int | None], None]
 

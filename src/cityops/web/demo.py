@@ -30,7 +30,7 @@ SRC_DIR = Path(__file__).resolve().parents[1]
 
 def _fingerprint_files() -> list[Path]:
     files = [path for path in SRC_DIR.glob("*/data/**/*") if path.is_file()]
-    files += SRC_DIR.glob("*/demo.py")
+    files += SRC_DIR.glob("*/demo*.py")  # demo.py and the demo history generators beside it
     commands = {command for _, command in DEMO_STEPS} | set(DEMO_LATER_COMMANDS) | {"demo"}
     files += [path for path in SRC_DIR.glob("*/management/commands/*.py") if path.stem in commands]
     return sorted(set(files))
