@@ -1,7 +1,8 @@
 """Property-based fuzzing of the v1 API from its own OpenAPI document (等保 2.0 入侵防范):
 for every operation, schemathesis generates valid and invalid requests; none may answer 5xx,
-every status must be one the operation documents, and every answer must match the documented
-response schema.
+every status must be one the operation documents, every answer must match the documented
+response schema, and a request that violates the schema must be refused (negative data
+rejection: the schema is no looser than the server).
 
 Each operation is called as an integrator would, with an API key (X-API-Key) of a service
 account whose role passes its permission check, so the fuzzing reaches the handlers, not
@@ -20,7 +21,11 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.openapi import from_wsgi
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from cityops.accounts import roles
 from cityops.api.keys import apikey_issue
@@ -84,6 +89,8 @@ def test_operation_never_answers_5xx_and_matches_its_schema(api_schema, auth_hea
         with transaction.atomic():
             response = case.call(headers=headers)
             transaction.set_rollback(True)
-        case.validate_response(response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance])
+        case.validate_response(response, checks=[
+            not_a_server_error, status_code_conformance, response_schema_conformance, negative_data_rejection,
+        ])
 
     check()
