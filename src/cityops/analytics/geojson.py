@@ -7,10 +7,8 @@ import hashlib
 import json
 from typing import Any
 
-import shapely
 from django.conf import settings
 from django.core.cache import cache
-from shapely.geometry import mapping, shape
 
 from cityops.geo.lookup import VERSION_CACHE_KEY
 from cityops.geo.models import Region, RegionLevel, UnitGrid
@@ -28,6 +26,8 @@ def _round(coords: Any) -> Any:
 
 
 def _simplify(geoms: list, tolerance: float) -> list:
+    import shapely  # loaded when a layer is first drawn, not with every command's start
+
     if not geoms:
         return []
     try:
@@ -61,6 +61,8 @@ def layer(level: str) -> tuple[bytes, str]:
     key = f"analytics:layer:{etag}"
     body = cache.get(key)
     if body is None:
+        from shapely.geometry import mapping, shape
+
         rows = [r for r in _rows(level, district) if r["boundary"]]
         geoms = _simplify([shape(r["boundary"]) for r in rows], TOLERANCE_DEG[level])
         features = []

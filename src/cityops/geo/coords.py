@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads with the first geometry converted, not with every command's start
+    import numpy as np
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 formula.
 _A = 6378245.0
@@ -118,6 +119,8 @@ def _in_china_mask(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 def _gcj_offset_array(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     x, y = lon - 105.0, lat - 35.0
     pi = np.pi
     dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
@@ -138,6 +141,8 @@ def _gcj_offset_array(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.
 
 def wgs84_to_gcj02_array(coords: np.ndarray) -> np.ndarray:
     """Forward transform of an (N, 2) array of lon/lat; rows outside China are unchanged."""
+    import numpy as np
+
     coords = np.asarray(coords, dtype=float)
     out = coords.copy()
     if out.size == 0:
@@ -151,6 +156,8 @@ def wgs84_to_gcj02_array(coords: np.ndarray) -> np.ndarray:
 
 def gcj02_to_wgs84_array(coords: np.ndarray) -> np.ndarray:
     """Iterative inverse of `wgs84_to_gcj02_array` for an (N, 2) array."""
+    import numpy as np
+
     target = np.asarray(coords, dtype=float)
     out = target.copy()
     if out.size == 0:
@@ -170,6 +177,8 @@ def gcj02_to_wgs84_array(coords: np.ndarray) -> np.ndarray:
 
 def array_to_wgs84(coords: np.ndarray, system: CoordSystem | CoordSystemName) -> np.ndarray:
     """Convert an (N, 2) lon/lat array from `system` to WGS-84."""
+    import numpy as np
+
     if CoordSystem(system) is CoordSystem.GCJ02:
         return gcj02_to_wgs84_array(coords)
     return np.asarray(coords, dtype=float)

@@ -17,18 +17,21 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import shapely
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
-from shapely import STRtree
 
 from cityops.geo.coords import CoordSystem, CoordSystemName, to_wgs84
 from cityops.geo.models import Region, RegionLevel, UnitGrid
+
+if TYPE_CHECKING:  # numpy and shapely load with the first index, not with every command's start
+    import numpy as np
+    import shapely
+    from shapely import STRtree
 
 VERSION_CACHE_KEY = "cityops:geo:index-version"
 # Gaps between neighbouring grids are centimetres at most (coordinates are stored
@@ -90,6 +93,8 @@ class GeoIndex:
     """Immutable snapshot of the region and grid layers, ready for point queries."""
 
     def __init__(self, version: str, district_code: str) -> None:
+        import shapely
+
         self.version = version
         self.regions: dict[int, _RegionInfo] = {}
         district = None
@@ -123,12 +128,15 @@ class GeoIndex:
 
     @staticmethod
     def _layer(rows: list[tuple[str, str, object]]) -> _Layer | None:
+        import numpy as np
+        import shapely
+
         if not rows:
             return None
         rows.sort(key=lambda row: row[0])
         geoms = shapely.from_geojson(np.array([row[1] for row in rows], dtype=object))
         shapely.prepare(geoms)
-        return _Layer(tree=STRtree(geoms), geoms=geoms, keys=[row[2] for row in rows])
+        return _Layer(tree=shapely.STRtree(geoms), geoms=geoms, keys=[row[2] for row in rows])
 
     @property
     def empty(self) -> bool:
@@ -145,6 +153,8 @@ class GeoIndex:
 
     def locate(self, lon: float, lat: float) -> tuple[str | None, _RegionInfo | None, _RegionInfo | None]:
         """(grid code, community, street) for a WGS-84 point; raises when outside the district."""
+        import shapely
+
         if self.empty:
             raise NoGeoDataError()
         point = shapely.Point(lon, lat)
@@ -170,6 +180,8 @@ class GeoIndex:
         return grid_code, community, street
 
     def _grid_in_gap(self, point: shapely.Point, community: _RegionInfo) -> str | None:
+        import shapely
+
         if self.grids is None:
             return None
         near = self.grids.tree.query(point, predicate="dwithin", distance=GRID_GAP_TOLERANCE_DEG)
