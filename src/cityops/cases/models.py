@@ -98,19 +98,21 @@ class Case(models.Model):
     master = models.ForeignKey("self", verbose_name="主案件", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases")
     result = models.TextField("处置结果", blank=True)
     answer = models.TextField("答复内容", blank=True)
+    # The issue-12 columns carry database defaults too: bulk writers that name only the columns
+    # they know (the COPY of `cityops seed`) leave them at "no result / not called back".
     # The case's one satisfaction result: fixed by the first completed callback or the citizen's
     # own rating, whichever comes first; only the leader's audited correction changes it.
     satisfaction = models.CharField("满意度", max_length=24, choices=Satisfaction.choices, blank=True)
     satisfaction_at = models.DateTimeField("满意度确定时间", null=True, blank=True)
-    satisfaction_source = models.CharField("满意度来源", max_length=16, choices=SatisfactionSource.choices, blank=True)
+    satisfaction_source = models.CharField("满意度来源", max_length=16, choices=SatisfactionSource.choices, blank=True, default="", db_default="")
     # The reporter's own rating on /track/, never overwritten by staff.
-    citizen_satisfaction = models.CharField("市民评价", max_length=24, choices=Satisfaction.choices, blank=True)
-    callback_status = models.CharField("回访状态", max_length=16, choices=CallbackStatus.choices, blank=True)
-    callback_attempts = models.PositiveSmallIntegerField("回访未接通次数", default=0)
-    no_callback = models.BooleanField("反映人不需回访", default=False)
-    review_status = models.CharField("不满意复核", max_length=16, choices=ReviewStatus.choices, blank=True)
+    citizen_satisfaction = models.CharField("市民评价", max_length=24, choices=Satisfaction.choices, blank=True, default="", db_default="")
+    callback_status = models.CharField("回访状态", max_length=16, choices=CallbackStatus.choices, blank=True, default="", db_default="")
+    callback_attempts = models.PositiveSmallIntegerField("回访未接通次数", default=0, db_default=0)
+    no_callback = models.BooleanField("反映人不需回访", default=False, db_default=False)
+    review_status = models.CharField("不满意复核", max_length=16, choices=ReviewStatus.choices, blank=True, default="", db_default="")
     # A department's return waiting for the dispatcher (reason, note, suggested department, time).
-    return_pending = models.BooleanField("退单待审核", default=False)
+    return_pending = models.BooleanField("退单待审核", default=False, db_default=False)
     return_request = models.JSONField("退单申请", null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="录入人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField("上报时间")
