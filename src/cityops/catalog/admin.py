@@ -44,7 +44,7 @@ class IsLeafFilter(admin.SimpleListFilter):
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "system", "kind", "level", "parent", "default_urgency", "limit_count", "active"]
     list_display_links = ["code", "name"]
-    list_filter = ["system", "kind", "level", "active", "default_urgency", "requires_after_photo", IsLeafFilter]
+    list_filter = ["system", "kind", "level", "active", "publishable", "default_urgency", "requires_after_photo", IsLeafFilter]
     search_fields = ["code", "name", "keywords"]
     list_select_related = ["parent"]
     autocomplete_fields = ["parent"]
@@ -54,6 +54,7 @@ class CategoryAdmin(admin.ModelAdmin):
         (None, {"fields": ["code", "name", "system", "kind", "parent", "level", "sort_order", "active"]}),
         ("立案与结案", {"fields": ["register_condition", "close_condition", "default_urgency", "keywords"]}),
         ("处置证据", {"fields": ["requires_after_photo"]}),
+        ("对外公开", {"fields": ["publishable"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:

@@ -55,6 +55,26 @@ class LimitUnit(models.TextChoices):
     DAY = "day", "自然日"
 
 
+# Categories whose cases Open311 never publishes: `Category.publishable` starts False for these
+# codes (migration catalog/0003 and `catalog_load` for new rows); administrators may change the
+# flag afterwards, a reload keeps it. A 小类 is published only when it and every ancestor are
+# publishable, so a 大类 listed here hides all of its 小类. The rule (docs/integration.md, Open311):
+# never publish (a) police, civil-defence and public-order matters, (b) matters that name or
+# point at a person (begging, fraud, pyramid selling, unlicensed doctors, illegal employment),
+# (c) a citizen's own affairs: social insurance, wages, labour disputes, pensions, family
+# planning, medical disputes, school drop-outs, housing hardship and subsidies.
+NOT_PUBLISHABLE_CODES: dict[str, str] = {
+    # (a) police, civil defence, public order
+    "P0112": "公安井盖", "P0502": "人防工事", "E0409": "群发性事件",
+    # (b) matters about persons
+    "E0502": "流浪乞讨", "H011016": "骗购", "H040407": "传销", "H060603": "非法行医", "H020602": "非法用工",
+    # (c) a citizen's own affairs (大类 codes hide every 小类 below them)
+    "H0201": "城镇居民社会保险", "H0202": "城镇职工社会保险", "H0203": "工资福利", "H0206": "劳动关系",
+    "H0208": "社保基金管理", "H0209": "退休政策及待遇", "H0603": "人口计生", "H0605": "医患纠纷",
+    "H0307": "失学辍学", "H011007": "住房困难", "H011012": "房屋补贴",
+}
+
+
 class Category(TimeStampedModel):
     """A node of a classification tree.
 
@@ -75,6 +95,11 @@ class Category(TimeStampedModel):
     keywords = models.CharField("关键词", max_length=400, blank=True, help_text="以空格分隔，用于分类建议")
     requires_after_photo = models.BooleanField(
         "处置反馈须附处置后照片", default=False, help_text="部件类默认要求；网格员上报的案件一律要求"
+    )
+    publishable = models.BooleanField(
+        "对外公开 (Open311)", default=True,
+        help_text="不勾选：本分类及其全部下级分类的案件不在 Open311 公开，也不列为可提交的服务。"
+                  "涉及公安/人防/群体性事件、针对个人的事项和个人事务（社保、工资、劳动关系等）的分类默认不公开。",
     )
     active = models.BooleanField("启用", default=True)
     sort_order = models.PositiveIntegerField("排序", default=0)

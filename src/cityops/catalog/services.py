@@ -25,6 +25,7 @@ from django.db.models import Model
 
 from cityops.catalog import selectors
 from cityops.catalog.models import (
+    NOT_PUBLISHABLE_CODES,
     CalendarOverride,
     Category,
     CategoryKind,
@@ -291,7 +292,8 @@ def _load_categories(file: str, doc: dict[str, Any], report: LoadReport, seen: d
         if category is None:
             # 部件 need an after-photo on 处置反馈 (migration catalog/0002 did the same for existing
             # rows); afterwards the flag is the administrators' to change, a reload keeps it.
-            category = Category(code=node.code, requires_after_photo=values["kind"] == CategoryKind.PART, **values)
+            category = Category(code=node.code, requires_after_photo=values["kind"] == CategoryKind.PART,
+                                publishable=node.code not in NOT_PUBLISHABLE_CODES, **values)
             existing[node.code] = category
             new_by_level.setdefault(node.values["level"], []).append(category)
             report.categories.add("created")
