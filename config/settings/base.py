@@ -268,6 +268,12 @@ CITYOPS_INGEST_MAX_BYTES = int(os.environ.get("CITYOPS_INGEST_MAX_BYTES", str(16
 CITYOPS_ALARM_DEDUPE_MINUTES = float(os.environ.get("CITYOPS_ALARM_DEDUPE_MINUTES", "30"))
 CITYOPS_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CITYOPS_WEBHOOK_MAX_ATTEMPTS", "10"))
 CITYOPS_OPEN311_JURISDICTION = os.environ.get("CITYOPS_OPEN311_JURISDICTION", "")  # empty: the district code
+# What Open311 publishes (docs/integration.md): cases of these channels only (网格员 `inspector`
+# never, whatever is listed), coordinates of citizens' cases rounded to this many decimals
+# (3 ≈ 100 m), and the handling department's name only when CITYOPS_OPEN311_SHOW_DEPARTMENT.
+CITYOPS_OPEN311_CHANNELS = env_list("CITYOPS_OPEN311_CHANNELS", ["city_platform", "hotline", "web", "open311", "api"])
+CITYOPS_OPEN311_COORD_DECIMALS = int(os.environ.get("CITYOPS_OPEN311_COORD_DECIMALS", "3"))
+CITYOPS_OPEN311_SHOW_DEPARTMENT = env_bool("CITYOPS_OPEN311_SHOW_DEPARTMENT", False)
 # Workers and Redis (docs/deploy.md).
 CITYOPS_SLA_SCAN_CONNECTIONS = int(os.environ.get("CITYOPS_SLA_SCAN_CONNECTIONS", "2"))
 CITYOPS_CACHE_RETRY_SECONDS = float(os.environ.get("CITYOPS_CACHE_RETRY_SECONDS", "5"))
@@ -280,12 +286,6 @@ RATELIMIT_FAIL_OPEN = True  # Redis down: serve unthrottled rather than refuse e
 RATELIMIT_IP_META_KEY = "cityops.common.clientip.client_ip"
 # Reverse proxies / load balancers whose X-Forwarded-For is believed (addresses or networks,
 # e.g. "10.0.0.5,10.0.1.0/24"); without them every client behind the balancer would share
-# What Open311 publishes (docs/integration.md): cases of these channels only (网格员 `inspector`
-# never, whatever is listed), coordinates of citizens' cases rounded to this many decimals
-# (3 ≈ 100 m), and the handling department's name only when CITYOPS_OPEN311_SHOW_DEPARTMENT.
-CITYOPS_OPEN311_CHANNELS = env_list("CITYOPS_OPEN311_CHANNELS", ["city_platform", "hotline", "web", "open311", "api"])
-CITYOPS_OPEN311_COORD_DECIMALS = int(os.environ.get("CITYOPS_OPEN311_COORD_DECIMALS", "3"))
-CITYOPS_OPEN311_SHOW_DEPARTMENT = env_bool("CITYOPS_OPEN311_SHOW_DEPARTMENT", False)
 # one rate-limit bucket and one login lockout. Empty: REMOTE_ADDR is the client.
 CITYOPS_TRUSTED_PROXIES = env_list("CITYOPS_TRUSTED_PROXIES", [])
 
