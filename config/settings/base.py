@@ -87,10 +87,17 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: 5 failures lock the account and, separately, the source address.
+# Login failure handling (cityops.accounts.lockout): AXES_FAILURE_LIMIT failures lock an account
+# from the address they came from, CITYOPS_ACCOUNT_FAILURE_LIMIT failures from all addresses
+# together lock it everywhere; never an address as such (everyone behind one NAT). A success
+# clears only that account's failures from that address; refused attempts during a lock are
+# not counted, so it ends AXES_COOLOFF_TIME after the failure that set it.
+AXES_HANDLER = "cityops.accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+CITYOPS_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("CITYOPS_ACCOUNT_FAILURE_LIMIT", "10"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "cityops.web.views.locked_out"
 AXES_USERNAME_CALLABLE = "cityops.web.views.axes_username"  # cut to axes' 255-character column
 AXES_RESET_ON_SUCCESS = True
@@ -153,6 +160,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "cityops.accounts.validators.UsernameValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Common words, the system's name, keyboard runs with digits/symbols around (Password123!).
+    {"NAME": "cityops.accounts.validators.PatternValidator"},
     {"NAME": "cityops.accounts.validators.PasswordHistoryValidator"},
 ]
 

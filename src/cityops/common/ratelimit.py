@@ -31,7 +31,12 @@ DEFAULT_RATES: dict[str, Rate] = {
     "rate": "10/m",  # satisfaction ratings submitted, per IP
     "track": "30/m",  # tracking-code lookups, per IP
     "track_miss": "30/h",  # lookups that matched no case (guessing codes), per IP
-    "login": "20/m",  # login form posts, per IP (django-axes locks on failures besides)
+    # Login form posts per address, successes included. Everyone behind one NAT shares it, so it
+    # is sized for a 100-seat service center signing in at the start of a shift (100 people,
+    # retyped passwords, a second attempt each: 300 within five minutes). It is the only
+    # per-address brake: failed passwords lock an account (from one address or from all),
+    # never the address (cityops.accounts.lockout).
+    "login": "300/5m",
     "api_token": "20/m",  # POST /api/v1/auth/token, per IP
     "open311_post_ip": "30/m",  # Open311 POST requests, per IP (before the key is checked)
     "open311_post_key": "60/m",  # Open311 POST requests, per valid API key
