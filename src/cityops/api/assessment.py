@@ -12,7 +12,6 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from ninja.security import SessionAuth
 
 from cityops.api import auth
 from cityops.api.errors import ApiError
@@ -26,7 +25,7 @@ from cityops.assessment.selectors import assessment_ranking, targets_status
 MAX_RANGE_DAYS = 366
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
 
-router = Router(tags=["统计：考核与绩效目标"], auth=[api_key_auth, auth.bearer, SessionAuth()])
+router = Router(tags=["统计：考核与绩效目标"], auth=[api_key_auth, auth.bearer, auth.session])
 
 
 def _reader(request: HttpRequest):

@@ -6,9 +6,11 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Router, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
+from ninja.security import SessionAuth as NinjaSessionAuth
 
 from cityops.accounts import authcache
 from cityops.accounts.otp import OtpLocked, otp_verify
@@ -48,6 +50,27 @@ class BearerToken(HttpBearer):
 
 
 bearer = BearerToken()
+
+
+class SessionAuth(NinjaSessionAuth):
+    """The signed-in browser session (the pages' own scripts), under the same rules as the pages:
+    idle timeout, single session, second factor, password change (accounts.middleware.session_gate).
+
+    A request carrying a bearer token or an API key is left to those schemes, so a stale session
+    cookie beside a valid token neither helps nor hinders it. CSRF is checked on unsafe methods."""
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        from cityops.accounts.middleware import has_api_credential, session_gate
+
+        if has_api_credential(request) or not request.user.is_authenticated:
+            return None
+        refusal = session_gate(request)
+        if refusal is not None:
+            raise ApiError(refusal.status, refusal.code, refusal.message, {"url": reverse(refusal.url_name)})
+        return request.user
+
+
+session = SessionAuth()
 router = Router(tags=["认证"])
 
 

@@ -12,7 +12,6 @@ import gzip
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from ninja import Field, Query, Router, Schema
-from ninja.security import SessionAuth
 
 from cityops.analytics import selectors
 from cityops.analytics.anomalies import anomalies
@@ -26,7 +25,7 @@ from cityops.api.keys import api_key_auth
 from cityops.api.schemas import MAX_ID, ErrorOut, documented_choices
 from cityops.cases.errors import NotAllowed, ValidationFailed
 
-router = Router(tags=["统计"], auth=[api_key_auth, SessionAuth(), auth.bearer])
+router = Router(tags=["统计"], auth=[api_key_auth, auth.session, auth.bearer])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
 
 
