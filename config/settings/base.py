@@ -314,6 +314,27 @@ def require_secret_key(key: str) -> str:
     return key
 
 
+def env_secret(name: str) -> str:
+    """A secret from the environment variable `name`, or read from the file that `name`_FILE
+    names (systemd credentials, Docker/Kubernetes secrets): never from the database."""
+    value = os.environ.get(name, "").strip()
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if not value and path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={path} cannot be read: {exc.strerror}") from None
+    return value
+
+
+# Audit trail (cityops.audit.services): the hash chain is an HMAC under this key, kept outside
+# the database so a database writer cannot recompute it. Retired keys (one per line or comma-
+# separated) stay in the keyring to verify older rows; docs/deploy.md "Audit trail key".
+# Production refuses to start without a key; `make run` generates one into the var dir.
+CITYOPS_AUDIT_HMAC_KEY = env_secret("CITYOPS_AUDIT_HMAC_KEY")
+CITYOPS_AUDIT_HMAC_KEYS = env_secret("CITYOPS_AUDIT_HMAC_KEYS")
+
+
 # ---------------------------------------------------------------- production mode & scale (issue 7)
 # Celery (config/celery.py): Redis broker, late acknowledgement so a killed worker's task is
 # redelivered (after the visibility timeout) and run again; every task is idempotent.

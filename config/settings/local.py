@@ -9,7 +9,7 @@ same settings work under gunicorn.
 import secrets
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env_bool
+from .base import CITYOPS_AUDIT_HMAC_KEY, VAR_DIR, env_bool
 
 DEBUG = env_bool("DEBUG", False)
 WHITENOISE_USE_FINDERS = True
@@ -28,4 +28,17 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = _local_secret_key()
+
+
+def _local_audit_key() -> str:
+    # The audit chain's HMAC key (cityops.audit.services): generated once beside the embedded
+    # database, outside it, unless CITYOPS_AUDIT_HMAC_KEY(_FILE) names one.
+    key_file = VAR_DIR / "audit_hmac_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+CITYOPS_AUDIT_HMAC_KEY = CITYOPS_AUDIT_HMAC_KEY or _local_audit_key()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns about a missing root)

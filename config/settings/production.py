@@ -7,11 +7,19 @@ each process. `make run-prod` starts the whole stack on one machine (plain http 
 
 import os
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import DATABASES, REDIS_URL, SECRET_KEY, env_bool, require_secret_key
+from .base import CITYOPS_AUDIT_HMAC_KEY, DATABASES, REDIS_URL, SECRET_KEY, env_bool, require_secret_key
 
 DEBUG = False
 SECRET_KEY = require_secret_key(SECRET_KEY)
+# The audit chain's HMAC key comes from the environment or a file, never generated here: every
+# web server and worker must sign with the same key (docs/deploy.md "Audit trail key").
+if len(CITYOPS_AUDIT_HMAC_KEY) < 32:
+    raise ImproperlyConfigured(
+        "CITYOPS_AUDIT_HMAC_KEY (or CITYOPS_AUDIT_HMAC_KEY_FILE) must be set: 32+ random characters, kept outside the database."
+    )
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Load balancers probe over plain http.

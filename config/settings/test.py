@@ -6,6 +6,7 @@ from .base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = "test-only-key-not-secret-" + "x" * 40
+CITYOPS_AUDIT_HMAC_KEY = "test-only-audit-key-not-secret-" + "y" * 16
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = tempfile.mkdtemp(prefix="cityops-test-media-")

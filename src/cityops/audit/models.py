@@ -1,8 +1,10 @@
 """The audit trail (审计日志): who did what to which data, kept append-only and chained by hashes.
 
-Every `AuditEntry` stores `hash = sha256(prev_hash + canonical JSON of the row)`, where
-`prev_hash` is the previous entry's hash, so editing, deleting or re-ordering a row breaks the
-chain from that row on (`services.verify_chain`). `AuditChainHead` is a single row that
+Every `AuditEntry` stores `hash = HMAC-SHA256(key, prev_hash + canonical JSON of the row)`,
+where `prev_hash` is the previous entry's hash and the key lives outside the database (named
+by `key_id`), so editing, deleting or re-ordering a row breaks the chain from that row on
+(`services.verify_chain`) and a database writer cannot recompute it. Rows from before the key
+(`key_id` empty) are plain SHA-256, vouched for by the first keyed row. `AuditChainHead` is a single row that
 serialises appends and remembers the newest hash, which also exposes a truncated tail.
 
 The `actor` link is a convenience for filtering and is not hashed (deleting a user sets it to
@@ -73,6 +75,8 @@ class AuditEntry(models.Model):
     ip = models.GenericIPAddressField("来源地址", null=True, blank=True)
     prev_hash = models.CharField("上一条哈希", max_length=64)
     hash = models.CharField("哈希", max_length=64, unique=True)
+    # Fingerprint of the HMAC key that signed the row (services.key_id_of); empty: plain SHA-256.
+    key_id = models.CharField("签名密钥", max_length=16, blank=True, default="")
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -109,6 +113,7 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_id = models.BigIntegerField("最新日志 ID", null=True, blank=True)
     last_hash = models.CharField("最新哈希", max_length=64, default=GENESIS_HASH)
+    last_key_id = models.CharField("最新签名密钥", max_length=16, blank=True, default="")
     appended = models.BigIntegerField("累计条数", default=0)
 
     class Meta:

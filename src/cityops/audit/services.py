@@ -2,18 +2,32 @@
 
 `audit_record(...)` appends one entry to the hash chain; `verify_chain()` recomputes the chain
 and names the first row that does not match (edited, deleted, inserted or re-ordered rows).
+
+Each row's hash is an HMAC-SHA256 under a key kept outside the database
+(`CITYOPS_AUDIT_HMAC_KEY` or `CITYOPS_AUDIT_HMAC_KEY_FILE`), so whoever can write to the
+database can edit a row but cannot recompute a chain that verifies. Every row names its key by
+`key_id` (a fingerprint of the key, never the key); after a rotation the old keys stay in the
+keyring (`CITYOPS_AUDIT_HMAC_KEYS`) to verify older rows (docs/deploy.md, "Audit trail key").
+
+Rows written before the chain had a key (`key_id` empty) were hashed with plain SHA-256. They
+are accepted only as the chain's beginning, vouched for by the first keyed row: the upgrade
+checkpoint (`audit_seal`) that chains onto the last of them, whose HMAC covers their hash. An
+unkeyed row after a keyed one, or unkeyed rows that no keyed row follows, fail verification.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -55,8 +69,48 @@ def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+LEGACY_KEY_ID = ""  # rows hashed with plain SHA-256, before the chain had a key
+MIN_KEY_LENGTH = 32
+NO_KEY = (
+    "审计日志密钥未配置：请设置 CITYOPS_AUDIT_HMAC_KEY 或 CITYOPS_AUDIT_HMAC_KEY_FILE"
+    "（至少 32 个随机字符，保存在数据库之外，见 docs/deploy.md）。"
+)
+
+
+def key_id_of(key: str) -> str:
+    """The key's public name stored in each row: a fingerprint that reveals nothing of the key."""
+    return "k" + hmac.new(key.encode("utf-8"), b"cityops-audit-key-id", hashlib.sha256).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Keyring:
+    current_id: str
+    keys: dict[str, bytes]
+
+
+def _split_keys(value) -> list[str]:
+    if isinstance(value, str):
+        value = re.split(r"[\s,]+", value)
+    return [str(k).strip() for k in (value or []) if str(k).strip()]
+
+
+def keyring() -> Keyring:
+    """The current key (signs new rows) and the retired ones (verify older rows), by key id.
+
+    Raises ImproperlyConfigured without a current key: an unkeyed chain proves nothing."""
+    current = str(getattr(settings, "CITYOPS_AUDIT_HMAC_KEY", "") or "").strip()
+    if not current:
+        raise ImproperlyConfigured(NO_KEY)
+    keys = {key_id_of(old): old.encode("utf-8") for old in _split_keys(getattr(settings, "CITYOPS_AUDIT_HMAC_KEYS", []))}
+    current_id = key_id_of(current)
+    keys[current_id] = current.encode("utf-8")
+    return Keyring(current_id=current_id, keys=keys)
+
+
 def canonical_json(entry: AuditEntry) -> str:
-    """The hashed content of a row: every field except the id, the actor link and the hash itself."""
+    """The hashed content of a row: every field except the id, the actor link and the hash itself.
+
+    The key id is part of it for keyed rows (unkeyed rows keep the content they were hashed with)."""
     payload = {
         "created_at": _timestamp(entry.created_at),
         "actor_label": entry.actor_label,
@@ -66,11 +120,21 @@ def canonical_json(entry: AuditEntry) -> str:
         "ip": entry.ip,
         "prev_hash": entry.prev_hash,
     }
+    if entry.key_id:
+        payload["key_id"] = entry.key_id
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256((entry.prev_hash + canonical_json(entry)).encode("utf-8")).hexdigest()
+def entry_hash(entry: AuditEntry, ring: Keyring | None = None) -> str | None:
+    """The row's hash: HMAC-SHA256 under the key its `key_id` names, or plain SHA-256 for an
+    unkeyed (pre-key) row. None when the key is not in the keyring."""
+    message = (entry.prev_hash + canonical_json(entry)).encode("utf-8")
+    if entry.key_id == LEGACY_KEY_ID:
+        return hashlib.sha256(message).hexdigest()
+    key = (ring or keyring()).keys.get(entry.key_id)
+    if key is None:
+        return None
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 # ---------------------------------------------------------------- writing
@@ -102,12 +166,13 @@ def _lock_head() -> AuditChainHead:
     """
     if not AuditChainHead.objects.filter(pk=HEAD_ID).update(appended=F("appended") + 1):
         # No head (a fresh or flushed database): start it from whatever the table holds.
-        last = AuditEntry.objects.order_by("-id").values("id", "hash").first()
+        last = AuditEntry.objects.order_by("-id").values("id", "hash", "key_id").first()
         try:
             with transaction.atomic():
                 AuditChainHead.objects.create(
                     pk=HEAD_ID, last_id=last["id"] if last else None,
-                    last_hash=last["hash"] if last else GENESIS_HASH, appended=1,
+                    last_hash=last["hash"] if last else GENESIS_HASH,
+                    last_key_id=last["key_id"] if last else LEGACY_KEY_ID, appended=1,
                 )
         except IntegrityError:
             AuditChainHead.objects.filter(pk=HEAD_ID).update(appended=F("appended") + 1)
@@ -145,42 +210,108 @@ def audit_record(
         details=_normalise_details(details),
         ip=client_ip(request),
     )
+    ring = keyring()
     with transaction.atomic():
         head = _lock_head()
-        entry.prev_hash = head.last_hash
-        entry.hash = entry_hash(entry)
-        entry.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=HEAD_ID).update(last_id=entry.pk, last_hash=entry.hash)
+        if head.last_id is not None and head.last_key_id == LEGACY_KEY_ID:
+            head = _append(_seal_entry(head, ring, entry.created_at), head, ring)
+        _append(entry, head, ring)
     return entry
+
+
+def _append(entry: AuditEntry, head: AuditChainHead, ring: Keyring) -> AuditChainHead:
+    """Sign `entry` with the current key onto `head` (whose lock the caller holds) and save it."""
+    entry.prev_hash = head.last_hash
+    entry.key_id = ring.current_id
+    entry.hash = entry_hash(entry, ring)
+    entry.save(force_insert=True)
+    AuditChainHead.objects.filter(pk=HEAD_ID).update(last_id=entry.pk, last_hash=entry.hash, last_key_id=entry.key_id)
+    head.last_id, head.last_hash, head.last_key_id = entry.pk, entry.hash, entry.key_id
+    return head
+
+
+def _seal_entry(head: AuditChainHead, ring: Keyring, now: datetime) -> AuditEntry:
+    """The upgrade checkpoint: the first keyed row, chained onto the last unkeyed one, whose
+    HMAC (over its prev_hash) vouches for every unkeyed row before it."""
+    return AuditEntry(
+        created_at=now, actor_label="系统", action=AuditAction.CHECKPOINT, target="audit:hmac",
+        details={"hmac_key_id": ring.current_id, "legacy_through_id": head.last_id, "legacy_through_hash": head.last_hash},
+    )
+
+
+def audit_seal(now: datetime | None = None) -> AuditEntry | None:
+    """Seal a chain whose newest rows are unkeyed (written before the key was configured) with
+    the upgrade checkpoint; nothing when the chain is empty or already keyed. Runs after
+    `migrate` (see apps.py), so a deployment is sealed before anyone checks it."""
+    ring = keyring()
+    with transaction.atomic():
+        head = _lock_head()
+        if head.last_id is None or head.last_key_id != LEGACY_KEY_ID:
+            return None
+        seal = _seal_entry(head, ring, now or timezone.now())
+        _append(seal, head, ring)
+    return seal
 
 
 # ---------------------------------------------------------------- checking
 
 
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    first_bad: int | None = None
+    reason: str = ""  # for people, in Chinese
+    count: int = 0
+
+
 def verify_chain(batch_size: int = 2000) -> tuple[bool, int | None]:
     """Recompute the whole chain in id order: (True, None) if intact, else (False, first bad id).
+    `chain_report` says the same with the reason."""
+    report = chain_report(batch_size)
+    return report.ok, report.first_bad
 
-    A row is bad when its content no longer matches its hash (edited), or when its
-    `prev_hash` is not the hash of the row before it (a row before it was deleted or
-    inserted). When the newest rows were deleted, the head still names the last entry it
-    appended, and that id is returned.
+
+def chain_report(batch_size: int = 2000) -> ChainReport:
+    """Recompute the whole chain in id order and name the first row that does not match.
+
+    A row is bad when its content no longer matches its hash (edited; re-hashed without the
+    key; signed by a key that is not in the keyring), or when its `prev_hash` is not the hash
+    of the row before it (a row before it was deleted or inserted). Unkeyed rows are accepted
+    only before the first keyed row, which vouches for them; an unkeyed row after a keyed one
+    is bad, and so is a chain of unkeyed rows that no keyed row follows (a chain rewritten
+    without the key). When the newest rows were deleted, the head still names the last entry
+    it appended, and that id is returned.
 
     After `audit_purge` the oldest remaining row no longer follows the genesis hash: it must
     follow the hash that a checkpoint entry, itself inside the verified chain, says the last
     purged row had. Rows deleted from the start without such a checkpoint are found at the
     first remaining row.
     """
+    ring = keyring()
     expected_prev = GENESIS_HASH
-    first_id = last_id = None
+    first_id = last_id = first_legacy_id = None
+    keyed_seen = False
     start_hash: str | None = None
     anchors: set[str] = set()
+    count = 0
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=batch_size):
+        count += 1
         if first_id is None:
             first_id = entry.pk
             if entry.prev_hash != GENESIS_HASH:
                 start_hash = expected_prev = entry.prev_hash
-        if entry.prev_hash != expected_prev or entry_hash(entry) != entry.hash:
-            return False, entry.pk
+        if entry.prev_hash != expected_prev:
+            return ChainReport(False, entry.pk, "与上一条记录的哈希不衔接（前面的记录被删除、插入或修改）", count)
+        if entry.key_id == LEGACY_KEY_ID:
+            if keyed_seen:
+                return ChainReport(False, entry.pk, "启用密钥后出现无密钥的记录（疑为改写后重新计算）", count)
+            first_legacy_id = first_legacy_id or entry.pk
+        else:
+            keyed_seen = True
+            if entry.key_id not in ring.keys:
+                return ChainReport(False, entry.pk, f"签名密钥 {entry.key_id} 不在密钥环中（CITYOPS_AUDIT_HMAC_KEYS）", count)
+        if not hmac.compare_digest(entry_hash(entry, ring) or "", entry.hash):
+            return ChainReport(False, entry.pk, "记录内容与哈希不符（被修改）", count)
         if entry.action == AuditAction.CHECKPOINT and isinstance(entry.details, dict):
             through = entry.details.get("purged_through_id")
             if isinstance(through, int) and through < first_id:
@@ -188,11 +319,13 @@ def verify_chain(batch_size: int = 2000) -> tuple[bool, int | None]:
         expected_prev = entry.hash
         last_id = entry.pk
     if start_hash is not None and start_hash not in anchors:
-        return False, first_id
+        return ChainReport(False, first_id, "最早的记录之前有记录被删除，且没有清理检查点", count)
+    if first_legacy_id is not None and not keyed_seen:
+        return ChainReport(False, first_legacy_id, "全部记录均无密钥签名（未经升级检查点确认，或被无密钥地重写）", count)
     head = AuditChainHead.objects.filter(pk=HEAD_ID).first()
     if head is not None and head.last_id is not None and (head.last_id != last_id or head.last_hash != expected_prev):
-        return False, head.last_id
-    return True, None
+        return ChainReport(False, head.last_id, "最新的记录被删除（与链头不符）", count)
+    return ChainReport(True, None, "", count)
 
 
 # ---------------------------------------------------------------- retention

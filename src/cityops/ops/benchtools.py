@@ -152,6 +152,7 @@ def setup_django(database_url: str, settings: str = "config.settings.production"
     os.environ["DATABASE_URL"] = database_url
     os.environ["DJANGO_SETTINGS_MODULE"] = settings
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
+    os.environ.setdefault("CITYOPS_AUDIT_HMAC_KEY", secrets.token_urlsafe(48))
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
     import django
@@ -185,6 +186,8 @@ class Server:
         env.update({
             "DJANGO_SETTINGS_MODULE": "config.settings.production", "DATABASE_URL": self.database_url,
             "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(64), "SECURE_SSL_REDIRECT": "0",
+            # One key for every server and worker of the run (they share the audit chain).
+            "CITYOPS_AUDIT_HMAC_KEY": os.environ.setdefault("CITYOPS_AUDIT_HMAC_KEY", secrets.token_urlsafe(48)),
             "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0", "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
             "CITYOPS_BENCHMARK_ENDPOINTS": "1", "WEB_CONCURRENCY": str(self.workers), "GUNICORN_THREADS": str(self.threads),
             "GUNICORN_WORKER_CLASS": self.worker_class, "PORT": str(self.port), "LOG_LEVEL": "WARNING",

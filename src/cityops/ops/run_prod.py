@@ -38,10 +38,22 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
+def audit_key_file() -> Path:
+    """The audit chain's HMAC key for this one-machine stack, generated once (docs/deploy.md)."""
+    VAR.mkdir(parents=True, exist_ok=True)
+    path = VAR / "prod_audit_hmac_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path
+
+
 def environment() -> dict[str, str]:
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
     env.setdefault("SECRET_KEY", secret_key())
+    if not env.get("CITYOPS_AUDIT_HMAC_KEY") and not env.get("CITYOPS_AUDIT_HMAC_KEY_FILE"):
+        env["CITYOPS_AUDIT_HMAC_KEY_FILE"] = str(audit_key_file())
     env.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
     # Plain http on this machine only: no redirect to https, cookies not marked Secure.

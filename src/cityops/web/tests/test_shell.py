@@ -76,6 +76,7 @@ def test_production_profile_passes_check_deploy(tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "k" * 20 + "Z9x!q@w#e$r%t^y&u*i(o)p_a+s-d=f[g]h;j'l,z.x/c" + "m" * 10,
         "ALLOWED_HOSTS": "cityops.example.gov.cn",
+        "CITYOPS_AUDIT_HMAC_KEY": "audit-" + "Q7w" * 12,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         "CITYOPS_VAR_DIR": str(tmp_path),
     }
