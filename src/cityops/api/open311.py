@@ -4,8 +4,21 @@ Services are our active leaf categories (`service_code` = category code); reques
 our cases (`service_request_id` = case number), `open`/`closed` mapped from our states.
 Every resource answers in `.xml` and `.json`; errors are the spec's list of
 `{code, description}` with HTTP 400, 403 or 404 (429 when a client posts too often).
-Nothing personal is ever returned: no reporter name, phone or e-mail, and phone numbers,
-ID numbers and e-mail addresses inside free text are masked.
+
+Reads publish only what is public (issue 14; docs/integration.md, "What is published"), the
+same for every caller, with or without an api_key (integrations read /api/v1 instead):
+
+* a case only once registered (立案) or later, never 待受理 or 不予立案, never a duplicate merged
+  into another case, never a 举报, never from the 网格员 channel or a channel outside
+  CITYOPS_OPEN311_CHANNELS, never of a category that (or whose ancestor) is not publishable;
+* its description and answers through `cityops.common.pii.mask_text` with the reporter's name
+  removed; for citizens' cases the street and community instead of the typed address and the
+  point rounded to CITYOPS_OPEN311_COORD_DECIMALS; no point at all when it is a photo's EXIF
+  position; the department only when CITYOPS_OPEN311_SHOW_DEPARTMENT; photos only the
+  EXIF-free copies of after-processing (处置后/核查) photos.
+
+Services are the publishable leaves; a case that is not public answers 404 like one that
+does not exist.
 """
 
 from __future__ import annotations
@@ -22,7 +35,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
-from django.db.models import Max, Prefetch
+from django.db.models import Case as Choose
+from django.db.models import Exists, F, FloatField, Max, OuterRef, Prefetch, QuerySet, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Abs, Cast, Round
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -32,14 +48,13 @@ from cityops.api.errors import escape_json_html
 from cityops.api.intake import create_external_case
 from cityops.api.keys import HEADER, KeyRejected, authenticate_request, log_call
 from cityops.api.mapping import Mappings
-from cityops.api.models import IntakeRecord
 from cityops.cases import sla
 from cityops.cases.errors import ValidationFailed
 from cityops.cases.models import Attachment, AttachmentKind, Case, Channel, CoordSystem
 from cityops.cases.services import MAX_DESCRIPTION, CaseInput
 from cityops.cases.states import FINAL_STATUSES, OPEN_STATUSES, Status
 from cityops.catalog.models import CaseType, Category, CategorySystem
-from cityops.common import ratelimit
+from cityops.common import pii, ratelimit
 
 log = logging.getLogger("cityops.api.open311")
 
@@ -48,7 +63,9 @@ MAX_RESULTS = 1000
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_POST_BYTES = 256 * 1024
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-PUBLIC_PHOTO_KINDS = (AttachmentKind.BEFORE, AttachmentKind.AFTER, AttachmentKind.VERIFY)
+# Only after-processing photos are published (their EXIF-free copy): a 处置前 photo shows what
+# the reporter saw, often people, number plates or the inside of a home.
+PUBLIC_PHOTO_KINDS = (AttachmentKind.AFTER, AttachmentKind.VERIFY)
 
 # What the public is told each state means (internal steps such as 退回 or 挂账 read as progress).
 STATUS_NOTES = {
@@ -62,7 +79,7 @@ STATUS_NOTES = {
     Status.CLOSED: "已办结",
     Status.REJECTED: "不予立案",
 }
-# Citizens may choose among these on POST (attribute[case_type]); 举报 content is never published.
+# Citizens may choose among these on POST (attribute[case_type]); 举报 cases are never published.
 POST_CASE_TYPES = [CaseType.COMPLAINT, CaseType.HELP, CaseType.REPORT, CaseType.SUGGEST, CaseType.CONSULT, CaseType.PRAISE]
 
 # XML element names of list items.
@@ -258,27 +275,118 @@ def _csv(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
-# ---------------------------------------------------------------- public text
+# ---------------------------------------------------------------- what is public
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[- ]?\d{7,8}(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![\dXx])\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dXx](?![\dXx])")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# 网格员 reports are the command centre's own inspection work: never published, whatever
+# CITYOPS_OPEN311_CHANNELS lists.
+NEVER_PUBLISHED_CHANNELS = frozenset({Channel.INSPECTOR})
+DEFAULT_CHANNELS = (Channel.CITY_PLATFORM, Channel.HOTLINE, Channel.WEB, Channel.OPEN311, Channel.API)
+# Reported by or for a citizen: the point and the address may be the reporter's home.
+CITIZEN_CHANNELS = frozenset(DEFAULT_CHANNELS)
+# Registered (立案) or later: not 待受理 (nobody has reviewed it) and not 不予立案.
+PUBLIC_STATUSES = frozenset(Status) - {Status.NEW, Status.REJECTED}
+# A case's point closer than this (degrees, ≈ 0.1 m) to a photo's EXIF position came from it.
+EXIF_TOLERANCE = 1e-6
+NAME_MASK = "**"
+_HONORIFICS = "先生|女士|小姐|师傅|阿姨|大爷|大妈|老师|同志|老人"
 
 
-def public_text(text: str) -> str:
-    """Free text as the public may read it: ID numbers, phone numbers and e-mails masked."""
-    text = _ID_NUMBER.sub("******************", text or "")
-    text = _MOBILE.sub(r"\1****\2", text)
-    text = _LANDLINE.sub("****", text)
-    return _EMAIL.sub("***@***", text)
+def published_channels() -> list[str]:
+    configured = getattr(settings, "CITYOPS_OPEN311_CHANNELS", DEFAULT_CHANNELS)
+    return sorted((set(configured) & set(Channel.values)) - NEVER_PUBLISHED_CHANNELS)
+
+
+def coord_decimals() -> int:
+    """Decimals kept of a citizen case's coordinates (3 ≈ 100 m), between 0 and 6."""
+    try:
+        value = int(getattr(settings, "CITYOPS_OPEN311_COORD_DECIMALS", 3))
+    except (TypeError, ValueError):
+        value = 3
+    return min(max(value, 0), 6)
+
+
+def show_department() -> bool:
+    return bool(getattr(settings, "CITYOPS_OPEN311_SHOW_DEPARTMENT", False))
+
+
+def hidden_category_ids() -> set[int]:
+    """Categories whose cases are not published: not publishable themselves or below one that is not."""
+    rows = dict(Category.objects.values_list("pk", "parent_id"))
+    closed = set(Category.objects.filter(publishable=False).values_list("pk", flat=True))
+    hidden: set[int] = set()
+    for pk in rows:
+        node, seen = pk, set()
+        while node is not None and node not in seen:
+            if node in closed or node in hidden:
+                hidden.add(pk)
+                break
+            seen.add(node)
+            node = rows.get(node)
+    return hidden
+
+
+def public_cases() -> QuerySet[Case]:
+    """The cases Open311 may show anyone (see the module's docstring)."""
+    return (
+        Case.objects.filter(
+            status__in=PUBLIC_STATUSES, registered_at__isnull=False, master__isnull=True,
+            channel__in=published_channels(), category__isnull=False,
+        )
+        .exclude(case_type=CaseType.REPORT)
+        .exclude(category_id__in=hidden_category_ids())
+    )
+
+
+def _with_public_point(qs: QuerySet[Case]) -> QuerySet[Case]:
+    """`pub_lat`/`pub_lon`: the point as published, computed in the database so that `bbox`
+    filters on what is shown and cannot be used to narrow a rounded point down."""
+    photo_lat = Cast(KeyTextTransform("lat", "gps"), FloatField())
+    photo_lon = Cast(KeyTextTransform("lon", "gps"), FloatField())
+    from_photo = Exists(
+        Attachment.objects.filter(case=OuterRef("pk"), gps__isnull=False)
+        .annotate(d_lat=Abs(photo_lat - Cast(OuterRef("lat"), FloatField())),
+                  d_lon=Abs(photo_lon - Cast(OuterRef("lon"), FloatField())))
+        .filter(d_lat__lt=EXIF_TOLERANCE, d_lon__lt=EXIF_TOLERANCE)
+    )
+    decimals = coord_decimals()
+
+    def published(field: str) -> Choose:
+        return Choose(
+            When(point_from_photo=True, then=Value(None, output_field=FloatField())),
+            When(channel__in=sorted(CITIZEN_CHANNELS), then=Cast(Round(F(field), decimals), FloatField())),
+            default=F(field), output_field=FloatField(),
+        )
+
+    return qs.annotate(point_from_photo=from_photo).annotate(pub_lat=published("lat"), pub_lon=published("lon"))
+
+
+def _without_name(text: str, name: str) -> str:
+    """`text` without the reporter's name: the full name, and the surname with a form of address (张先生)."""
+    name = (name or "").strip()
+    if not text or not name:
+        return text
+    text = text.replace(name, NAME_MASK)
+    if len(name) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in name):
+        text = re.sub(f"{re.escape(name[0])}(?={_HONORIFICS})", NAME_MASK, text)
+    return text
+
+
+def public_text(text: str, *, name: str = "") -> str:
+    """Free text as the public may read it: the reporter's name removed, phone numbers,
+    ID-card numbers, bank cards and e-mails masked (`cityops.common.pii`)."""
+    text = _without_name(text or "", name)
+    return _NOT_XML.sub("", pii.mask_text(text))
 
 
 # ---------------------------------------------------------------- services
 
 
 def _services_qs():
-    return Category.objects.filter(active=True, children__isnull=True).select_related("parent").order_by("system", "sort_order", "code")
+    """Active, publishable leaves whose ancestors are publishable too: what may be listed and posted."""
+    return (
+        Category.objects.filter(active=True, children__isnull=True, publishable=True)
+        .exclude(pk__in=hidden_category_ids()).select_related("parent").order_by("system", "sort_order", "code")
+    )
 
 
 def _service_out(category: Category) -> dict[str, Any]:
@@ -312,72 +420,72 @@ def _definition(category: Category) -> dict[str, Any]:
 
 
 def _media_url(request: HttpRequest, case: Case) -> str | None:
-    record = _record(case)
-    if record is not None and record.media_url:
-        return record.media_url
+    """The first after-processing photo's EXIF-free copy. A link the reporter posted is not
+    republished: it may lead to the reporter or show what a 处置前 photo shows."""
     photos = getattr(case, "public_photos", None)
     if photos is None:
         photos = list(case.attachments.filter(kind__in=PUBLIC_PHOTO_KINDS).exclude(public_file="").order_by("created_at", "id")[:1])
     return request.build_absolute_uri(photos[0].public_file.url) if photos else None
 
 
-def _record(case: Case) -> IntakeRecord | None:
-    try:
-        return case.intake_record
-    except IntakeRecord.DoesNotExist:
-        return None
-
-
 def _status_notes(case: Case) -> str:
     note = STATUS_NOTES.get(case.status, case.get_status_display())
-    if case.status == Status.CLOSED and case.master_id:
-        return f"{note}（与 {case.master.number} 合并办理）"
     if case.status == Status.CLOSED and case.answer:
-        return f"{note}：{public_text(case.answer)}"
+        return f"{note}：{public_text(case.answer, name=case.reporter_name)}"
     if case.status == Status.CLOSED and case.result:
-        return f"{note}：{public_text(case.result)}"
+        return f"{note}：{public_text(case.result, name=case.reporter_name)}"
     return note
 
 
+def _public_address(case: Case) -> str:
+    """A citizen's case: its street and community, not the typed address (often the reporter's home)."""
+    if case.channel in CITIZEN_CHANNELS:
+        return " ".join(region.name for region in (case.street, case.community) if region is not None)
+    return public_text(case.address, name=case.reporter_name)
+
+
 def request_out(request: HttpRequest, case: Case, *, extensions: bool = False) -> dict[str, Any]:
+    """One case of `_requests_qs()` (which annotates the published point) as the public sees it."""
     closed = case.status in FINAL_STATUSES
-    description = "（举报内容不公开）" if case.case_type == CaseType.REPORT else public_text(case.description)
+    citizen = case.channel in CITIZEN_CHANNELS
     out = {
         "service_request_id": case.number,
         "status": "closed" if closed else "open",
         "status_notes": _status_notes(case),
         "service_name": case.category.name if case.category_id else "",
         "service_code": case.category.code if case.category_id else "",
-        "description": description,
-        "agency_responsible": case.department.name if case.department_id else "",
+        "description": public_text(case.description, name=case.reporter_name),
         "service_notice": "",
         "requested_datetime": iso(case.created_at),
         "updated_datetime": iso(case.closed_at if closed and case.closed_at else case.updated_at),
         "expected_datetime": None if closed else iso(case.handle_deadline or case.deadline),
-        "address": public_text(case.address),
+        "address": _public_address(case),
         "address_id": None,
         "zipcode": None,
-        "lat": case.lat,
-        "long": case.lon,
+        "lat": case.pub_lat,
+        "long": case.pub_lon,
         "media_url": _media_url(request, case),
     }
+    if show_department():  # optional in the spec: absent unless the district publishes departments
+        out["agency_responsible"] = case.department.name if case.department_id else ""
     if extensions:
         out["extended_attributes"] = {
             "channel": case.channel,
             "status_detail": case.status,
             "street": case.street.name if case.street_id else "",
             "community": case.community.name if case.community_id else "",
-            "grid": case.grid.code if case.grid_id else "",
-            "duplicate": bool(case.master_id),
-            "parent_service_request_id": case.master.number if case.master_id else None,
+            "grid": case.grid.code if case.grid_id and not citizen else "",  # a grid cell is finer than the rounding
+            "duplicate": False,  # merged duplicates are never published
+            "parent_service_request_id": None,
         }
     return out
 
 
 def _requests_qs():
+    """The public cases with what `request_out` reads; every read of requests starts here."""
     photos = Attachment.objects.filter(kind__in=PUBLIC_PHOTO_KINDS).exclude(public_file="").order_by("created_at", "id")
-    return Case.objects.select_related(
-        "category", "department", "street", "community", "grid", "master", "intake_record",
+    return _with_public_point(public_cases()).select_related(
+        "category", "department", "street", "community", "grid",
     ).prefetch_related(Prefetch("attachments", queryset=photos, to_attr="public_photos"))
 
 
@@ -433,7 +541,7 @@ def _filtered(params: dict[str, str], now: datetime):
             raise Open311Error(400, "bbox 须为 minLng,minLat,maxLng,maxLat 四个数。") from None
         if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
             raise Open311Error(400, "bbox 的四个数须为有限数值。")
-        qs = qs.filter(lon__gte=min_lon, lon__lte=max_lon, lat__gte=min_lat, lat__lte=max_lat)
+        qs = qs.filter(pub_lon__gte=min_lon, pub_lon__lte=max_lon, pub_lat__gte=min_lat, pub_lat__lte=max_lat)
     page_size = _int("page_size", params.get("page_size"), MAX_RESULTS, 1, MAX_RESULTS)
     page = _int("page", params.get("page"), 1, 1, 1_000_000)
     return qs.order_by("-created_at", "-id"), page_size, page
@@ -617,7 +725,7 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
 @open311_view("GET")
 def request_detail(request: HttpRequest, fmt: str, request_id: str) -> HttpResponse:
     case = _requests_qs().filter(number=request_id).first()
-    if case is None:
+    if case is None:  # not public looks the same as not existing
         raise Open311Error(404, f"service_request_id {request_id} 不存在。")
     extensions = request.GET.get("extensions", "").lower() in ("true", "1")
     return render(fmt, "service_requests", [request_out(request, case, extensions=extensions)])

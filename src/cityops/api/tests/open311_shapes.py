@@ -13,10 +13,11 @@ DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}
 SERVICE = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
 REQUEST = {
     "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-    "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
+    "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
     "address", "address_id", "zipcode", "lat", "long", "media_url",
 }
-REQUEST_OPTIONAL = {"extended_attributes"}
+# agency_responsible is optional in the spec; ours is there only with CITYOPS_OPEN311_SHOW_DEPARTMENT.
+REQUEST_OPTIONAL = {"extended_attributes", "agency_responsible"}
 POSTED = {"service_request_id", "service_notice", "account_id"}
 TOKEN = {"service_request_id", "token"}
 DISCOVERY = {"changeset", "contact", "key_service", "endpoints"}
