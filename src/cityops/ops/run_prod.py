@@ -97,17 +97,24 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "-m", "cityops.cli", *args], env=env, cwd=ROOT, check=True)
 
 
+def prepare(env: dict[str, str]) -> None:
+    """Schema, static files and the demo. The three administrator accounts do not get the shared
+    demo password here: each gets its own initial password (CITYOPS_INITIAL_PASSWORD_SYSADMIN,
+    …_SECADMIN, …_AUDITOR, or a random one printed once below), changed at the first login."""
+    log("migrate / collectstatic / reference data")
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    if env.get("CITYOPS_RUN_PROD_DEMO", "1") != "0":
+        manage(env, "demo", "--admin-initial-passwords")
+
+
 def main() -> int:
     env = environment()
     if env["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
         ensure_database(env["DATABASE_URL"])
     if not redis_reachable(env["REDIS_URL"]):
         log(f"Redis is not reachable at {env['REDIS_URL']}: the web will serve, the workers wait for it")
-    log("migrate / collectstatic / reference data")
-    manage(env, "migrate", "--noinput")
-    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-    if env.get("CITYOPS_RUN_PROD_DEMO", "1") != "0":
-        manage(env, "demo")
+    prepare(env)
     VAR.mkdir(parents=True, exist_ok=True)
     commands = {
         "web": [sys.executable, "-m", "gunicorn", "-c", "python:cityops.ops.gunicorn_conf", "config.wsgi:application"],
