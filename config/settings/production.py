@@ -10,7 +10,15 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CITYOPS_AUDIT_HMAC_KEY, DATABASES, REDIS_URL, SECRET_KEY, env_bool, require_secret_key
+from .base import (
+    CITYOPS_AUDIT_HMAC_KEY,
+    DATABASES,
+    REDIS_URL,
+    SECRET_KEY,
+    env_bool,
+    env_list,
+    require_secret_key,
+)
 
 DEBUG = False
 SECRET_KEY = require_secret_key(SECRET_KEY)
@@ -20,6 +28,25 @@ if len(CITYOPS_AUDIT_HMAC_KEY) < 32:
     raise ImproperlyConfigured(
         "CITYOPS_AUDIT_HMAC_KEY (or CITYOPS_AUDIT_HMAC_KEY_FILE) must be set: 32+ random characters, kept outside the database."
     )
+
+# Second factor (等保 2.0 身份鉴别): the three administrators and the leaders sign in with TOTP.
+# OTP_REQUIRED_ROLES may name other roles; `none` (no role at all) is refused unless the waiver
+# CITYOPS_ALLOW_NO_OTP=1 is set, and `check --deploy` fails while any of the three admin roles
+# is missing (cityops.accounts.checks).
+OTP_REQUIRED_ROLES_DEFAULT = ["sysadmin", "secadmin", "auditor", "leader"]
+CITYOPS_ALLOW_NO_OTP = env_bool("CITYOPS_ALLOW_NO_OTP", False)
+if os.environ.get("OTP_REQUIRED_ROLES", "").strip().lower() == "none":
+    OTP_REQUIRED_ROLES = []
+else:
+    OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", OTP_REQUIRED_ROLES_DEFAULT)
+if not OTP_REQUIRED_ROLES and not CITYOPS_ALLOW_NO_OTP:
+    raise ImproperlyConfigured(
+        "OTP_REQUIRED_ROLES is empty: the production profile requires the second factor for the "
+        "administrators (sysadmin,secadmin,auditor) and leaders. Set CITYOPS_ALLOW_NO_OTP=1 to waive it."
+    )
+# Binding an authenticator needs a one-time enrolment code issued by the security administrator
+# (or `cityops otp_enrolment_code` on the server) for every account, not only the required roles.
+CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL = env_bool("CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL", True)
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Load balancers probe over plain http.

@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from cityops.accounts import signals  # noqa: F401
+        from cityops.accounts import checks, signals  # noqa: F401
