@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # one-time enrolment codes issued by the security administrator
     "cityops.common",
     "cityops.accounts",
     "cityops.geo",
@@ -182,6 +183,11 @@ CITYOPS_SINGLE_SESSION = env_bool("CITYOPS_SINGLE_SESSION", False)
 # OTP_REQUIRED_ROLES=sysadmin,secadmin,auditor,leader (superusers then need it too).
 OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", [])
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "城运·一网统管")
+# Binding an authenticator the first time takes a one-time enrolment code issued by the
+# security administrator (cityops.accounts.otp): always for the OTP_REQUIRED_ROLES, for every
+# account with this on (the production default). A code is valid this many hours.
+CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL = env_bool("CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL", False)
+CITYOPS_OTP_ENROLMENT_CODE_HOURS = int(os.environ.get("CITYOPS_OTP_ENROLMENT_CODE_HOURS", "72"))
 # django-otp's own back-off (1 s, 2 s, 4 s …) is off: wrong codes lock the account like wrong
 # passwords (AXES_FAILURE_LIMIT per AXES_COOLOFF_TIME, see cityops.accounts.otp).
 OTP_TOTP_THROTTLE_FACTOR = 0
