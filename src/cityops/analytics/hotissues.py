@@ -38,6 +38,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from cityops.common.pii import mask_text
+
 logger = logging.getLogger("cityops.analytics")
 
 SIMILARITY = 0.20
@@ -268,6 +270,8 @@ def _case_docs(start: datetime, end: datetime, previous_start: datetime) -> list
                 "category": cat.name if cat else "未分类", "category_code": cat.code if cat else "",
                 "community": community.name if community else "", "street": street.name if street else "",
                 "street_code": street.code if street else "",
+                # what pages and reports show: personal data masked before the text is cut
+                "shown": doc_text(mask_text(title or ""), mask_text(description or "")),
             },
         ))
     return docs
@@ -296,7 +300,7 @@ def cluster_out(c: Cluster, rank_no: int) -> dict[str, Any]:
         "reporters": c.reporters,
         "score": c.score,
         "cohesion": c.cohesion,
-        "text": med.text,
+        "text": med.extra.get("shown") or mask_text(med.text),
         "representative": med.key,
         "representative_link": f"/cases/{med.key}/",
         "keywords": keywords(c),
@@ -367,6 +371,7 @@ def hot_issues_latest(*, now: datetime | None = None, max_age: int = STALE_SECON
         "window_start": timezone.localtime(run.window_start).strftime("%Y-%m-%d %H:%M"),
         "window_end": timezone.localtime(run.window_end).strftime("%Y-%m-%d %H:%M"),
         "stale": stale, "case_count": run.case_count, "duration_ms": run.duration_ms,
-        "params": run.params, "clusters": run.clusters,
+        # runs stored before texts were masked are masked on the way out (masking is idempotent)
+        "params": run.params, "clusters": [{**c, "text": mask_text(str(c.get("text") or ""))} for c in run.clusters],
         "message": "" if run.clusters else "近期没有形成热点（至少 3 件相似案件）。",
     }

@@ -44,6 +44,7 @@ from cityops.assessment.indicators import Kind
 from cityops.assessment.metrics import center_counts
 from cityops.assessment.periods import date_range
 from cityops.assessment.selectors import ranking_between
+from cityops.common.pii import mask_text
 
 KINDS = {"weekly": "周报", "monthly": "月报"}
 UNIT = {"weekly": "本周", "monthly": "本月"}
@@ -390,7 +391,8 @@ def _hot(period: ReportPeriod) -> tuple[list[HotRow], str]:
     for c in run.clusters[:HOT_ROWS]:
         place = c.get("place") or {}
         rows.append(HotRow(
-            int(c.get("rank") or len(rows) + 1), str(c.get("text") or ""), int(c.get("size") or 0), int(c.get("previous") or 0),
+            int(c.get("rank") or len(rows) + 1), mask_text(str(c.get("text") or "")), int(c.get("size") or 0),
+            int(c.get("previous") or 0),
             int(c.get("growth") or 0), str(c.get("category") or ""),
             " ".join(p for p in (place.get("street") or "", place.get("community") or "") if p), str(c.get("representative") or ""),
         ))

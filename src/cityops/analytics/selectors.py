@@ -33,6 +33,7 @@ from cityops.analytics.rollups import EV_CLOSE, EV_DISPATCH, EV_MISDISPATCH, EV_
 from cityops.cases.models import Case, Channel, SlaLevel
 from cityops.cases.states import OPEN_STATUSES, Satisfaction, Status
 from cityops.catalog.models import CaseType
+from cityops.common.pii import mask_text
 
 SATISFIED = kpis.SATISFIED
 LEVELS = ("street", "community", "grid")
@@ -160,7 +161,11 @@ def overdue_cases(now: datetime, *, street_id: int | None = None, limit: int = 1
 
 
 def case_title(case: Case, width: int = 36) -> str:
-    text = (case.title or case.description or "").strip().replace("\n", " ")
+    """A case's title (or the start of its description) for the dashboard, the big-screen ticker
+    and alarms and the reports: personal data typed into it is always masked, whoever looks —
+    these are wall displays and documents that travel; the case page shows the text to the
+    roles that may see it. Masked before it is cut, so a cut never leaves half a number."""
+    text = mask_text((case.title or case.description or "").strip().replace("\n", " "))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

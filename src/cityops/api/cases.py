@@ -25,6 +25,7 @@ from cityops.api.schemas import (
 from cityops.api.serialize import case_out, event_out
 from cityops.cases.errors import NotAllowed, ValidationFailed
 from cityops.cases.models import Channel
+from cityops.cases.permissions import can_see_personal_data
 from cityops.cases.selectors import CaseFilters, case_events, case_get, case_list, count_capped
 from cityops.cases.services import CaseInput, case_create
 from cityops.cases.states import TRANSITIONS
@@ -123,7 +124,8 @@ def get_case(request: HttpRequest, number: str, reveal_personal_data: bool = Fal
 @router.get("/{number}/events", response={200: list[EventOut], 401: ErrorOut, 404: ErrorOut}, summary="案件办理记录")
 def list_events(request: HttpRequest, number: str):
     case = case_get(user=request.auth, number=number)
-    return [event_out(event) for event in case_events(case=case)]
+    clear = can_see_personal_data(request.auth)  # notes and payload texts masked unless the role may see personal data
+    return [event_out(event, request.auth, clear=clear) for event in case_events(case=case)]
 
 
 @router.post("/{number}/actions/{action}", response={200: CaseOut, **ERRORS}, summary="执行案件操作")

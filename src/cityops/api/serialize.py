@@ -1,4 +1,8 @@
-"""Model → response dict, applying what the user may see (masking, available actions)."""
+"""Model → response dict, applying what the user may see (masking, available actions).
+
+Free text (title, description, address, 处置结果, 答复, event notes and payload texts) goes
+through `cases.presenters`: personal data typed into it is masked unless the user's role may
+see personal data; the reporter's name and phone are masked unless revealed (`reporter_view`)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from django.utils import timezone
 
 from cityops.cases import sla
 from cityops.cases.models import Case, CaseEvent, Channel
-from cityops.cases.permissions import available_actions
+from cityops.cases.permissions import available_actions, can_see_personal_data
+from cityops.cases.presenters import case_free_text, event_free_text
 from cityops.cases.selectors import reporter_view
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import CaseType
@@ -33,6 +38,7 @@ def _label(choices, value: str) -> str:
 def case_out(case: Case, user, now: datetime | None = None, *, reporter: dict[str, Any] | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     reporter = reporter or reporter_view(case, user)
+    text = case_free_text(case, user)
     return {
         "number": case.number,
         "status": case.status,
@@ -43,11 +49,11 @@ def case_out(case: Case, user, now: datetime | None = None, *, reporter: dict[st
         "case_type_label": _label(CaseType, case.case_type),
         "category": _code_name(case.category),
         "urgency": case.urgency,
-        "title": case.title,
-        "description": case.description,
+        "title": text["title"],
+        "description": text["description"],
         "lon": case.lon,
         "lat": case.lat,
-        "address": case.address,
+        "address": text["address"],
         "grid": case.grid.code if case.grid_id else None,
         "community": _code_name(case.community),
         "street": _code_name(case.street),
@@ -61,12 +67,12 @@ def case_out(case: Case, user, now: datetime | None = None, *, reporter: dict[st
         "sla_level": sla.current_level(case, now),
         "extension_pending": case.extension_pending,
         "return_pending": case.return_pending,
-        "return_request": case.return_request,
+        "return_request": text["return_request"],
         "supervised": case.supervised,
         "urge_count": case.urge_count,
         "master": case.master.number if case.master_id else None,
-        "result": case.result,
-        "answer": case.answer,
+        "result": text["result"],
+        "answer": text["answer"],
         "satisfaction": case.satisfaction,
         "satisfaction_source": case.satisfaction_source,
         "satisfaction_at": _local(case.satisfaction_at),
@@ -84,7 +90,10 @@ def case_out(case: Case, user, now: datetime | None = None, *, reporter: dict[st
     }
 
 
-def event_out(event: CaseEvent) -> dict[str, Any]:
+def event_out(event: CaseEvent, user=None, *, clear: bool | None = None) -> dict[str, Any]:
+    """One event of the case's history; note and payload texts masked unless `user` may see
+    personal data (no user: masked). `clear`: that decision made once for a whole list."""
+    note, payload = event_free_text(event, user, clear=can_see_personal_data(user) if clear is None else clear)
     return {
         "action": event.action,
         "action_label": _label(Action, event.action),
@@ -92,7 +101,7 @@ def event_out(event: CaseEvent) -> dict[str, Any]:
         "to_status": event.to_status,
         "actor": event.actor_label or (str(event.actor) if event.actor_id else ""),
         "department": event.department.code if event.department_id else None,
-        "note": event.note,
-        "payload": event.payload or {},
+        "note": note,
+        "payload": payload,
         "created_at": _local(event.created_at),
     }

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from cityops.accounts import roles
 from cityops.accounts.models import User
 from cityops.cases.models import Case, CaseEvent, Notification, NotificationKind
+from cityops.common.pii import mask_text
 
 
 def department_members(department_id: int | None) -> list[User]:
@@ -47,7 +48,10 @@ def _key(event: CaseEvent) -> str:
 
 
 def _gist(case: Case) -> str:
-    return (case.title or case.description[:40]).rstrip("。，,.!！?？；; ")
+    """The case in a few words. A notification is a pointer stored once for all its recipients,
+    so personal data typed into the text is masked for everyone (before the cut, so no half
+    number stays); the case page shows the text in clear to the roles that may see it."""
+    return (mask_text(case.title) if case.title else mask_text(case.description)[:40]).rstrip("。，,.!！?？；; ")
 
 
 def new_task(case: Case, event: CaseEvent) -> None:

@@ -16,8 +16,10 @@ from django.utils import timezone
 from cityops.accounts import roles
 from cityops.cases import sla
 from cityops.cases.models import Case, CaseEvent, SlaLevel
+from cityops.cases.permissions import can_see_personal_data
 from cityops.cases.states import Action, ReturnReason, Satisfaction, Status
 from cityops.catalog.models import Category, Department, DepartmentKind, LimitUnit
+from cityops.common.pii import mask_text, mask_value
 
 # Roles of the command center itself: they may see the original photos (with GPS) and not only
 # the public copies.
@@ -33,6 +35,46 @@ STATUS_CSS = {
 
 def is_center_user(user) -> bool:
     return bool(user and user.is_authenticated and (user.is_superuser or user.has_role(*CENTER_ROLES)))
+
+
+# ---------------------------------------------------------------- personal data in free text
+
+# What people type: the case's own texts, and the texts of its requests (退单说明, 延期理由).
+FREE_TEXT_FIELDS = ("title", "description", "address", "result", "answer")
+
+
+def shown_text(text: str | None, user, *, clear: bool | None = None) -> str:
+    """Free text as `user` may see it: as stored for a role that sees personal data
+    (`permissions.can_see_personal_data`), with phones, ID-card numbers, bank cards and
+    e-mails masked (`common.pii.mask_text`) for everyone else. `clear` is that decision made
+    once for a whole list (so a 1,000-row page asks the permission once)."""
+    if not text:
+        return text or ""
+    if clear is None:
+        clear = can_see_personal_data(user)
+    return text if clear else mask_text(text)
+
+
+def case_free_text(case: Case, user, *, clear: bool | None = None) -> dict[str, Any]:
+    """A case's free text as `user` may see it: title, description, address, 处置结果, 答复,
+    and the notes of a pending return or extension request. The stored case is never changed."""
+    if clear is None:
+        clear = can_see_personal_data(user)
+    out: dict[str, Any] = {f: shown_text(getattr(case, f), user, clear=clear) for f in FREE_TEXT_FIELDS}
+    out["return_request"] = case.return_request if clear or not case.return_request else mask_value(case.return_request)
+    out["extension_request"] = (
+        case.extension_request if clear or not case.extension_request else mask_value(case.extension_request)
+    )
+    return out
+
+
+def event_free_text(event: CaseEvent, user, *, clear: bool | None = None) -> tuple[str, dict[str, Any]]:
+    """An event's note and payload as `user` may see them (a 退单说明 or 延期理由 may hold a phone)."""
+    if clear is None:
+        clear = can_see_personal_data(user)
+    if clear:
+        return event.note, event.payload or {}
+    return mask_text(event.note or ""), mask_value(event.payload or {})
 
 
 # ---------------------------------------------------------------- SLA
@@ -203,10 +245,13 @@ def _department_name(code: str, cache: dict[str, str]) -> str:
     return cache[code]
 
 
-def payload_highlights(event: CaseEvent, department_names: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """The parts of an event's payload worth a human's eye, as (label, text) pairs."""
+def payload_highlights(
+    event: CaseEvent, department_names: dict[str, str] | None = None, *, payload: dict[str, Any] | None = None,
+) -> list[tuple[str, str]]:
+    """The parts of an event's payload worth a human's eye, as (label, text) pairs (`payload`:
+    the payload as the viewer may see it, `event_free_text`; the stored one if not given)."""
     names = department_names if department_names is not None else {}
-    payload: dict[str, Any] = event.payload or {}
+    payload = (event.payload or {}) if payload is None else payload
     out: list[tuple[str, str]] = []
     for key, value in payload.items():
         if value in (None, "") or key in ("coord_system", "unit"):
@@ -273,20 +318,25 @@ class EventView:
     to_label: str
     highlights: list[tuple[str, str]]
     css: str
+    note: str = ""  # the event's note as the viewer may see it (`event_free_text`)
 
 
-def event_views(events) -> list[EventView]:
+def event_views(events, user=None) -> list[EventView]:
+    """The timeline rows; notes and payload texts masked unless `user` may see personal data
+    (no user: masked)."""
     names: dict[str, str] = {}
+    clear = can_see_personal_data(user)
     rows = []
     for ev in events:
         action_label = Action(ev.action).label if ev.action in Action.values else ev.action
         css = "ev-sla" if ev.action in (Action.SLA_WARNING, Action.SLA_OVERDUE) else f"ev-{ev.action}"
+        note, payload = event_free_text(ev, user, clear=clear)
         rows.append(
             EventView(
                 event=ev, action_label=action_label,
                 from_label=Status(ev.from_status).label if ev.from_status in Status.values else "",
                 to_label=Status(ev.to_status).label if ev.to_status in Status.values else "",
-                highlights=payload_highlights(ev, names), css=css,
+                highlights=payload_highlights(ev, names, payload=payload), css=css, note=note,
             )
         )
     return rows

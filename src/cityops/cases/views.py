@@ -508,7 +508,7 @@ def _detail_context(request: HttpRequest, case: Case, forms_by_action: dict | No
         "now": now,
         "sla": presenters.sla_view(case, now),
         "reporter": reporter_view(case, user),
-        "events": presenters.event_views(case_events(case=case).prefetch_related("attachments")),
+        "events": presenters.event_views(case_events(case=case).prefetch_related("attachments"), user),
         "action_forms": forms,
         "category_hints": (
             presenters.register_suggestions(case) if Action.REGISTER in actions and case.category_id is None else []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # Digits glued to other digits or ASCII letters are part of something else (a case number,
 # a serial); Chinese text around a number is the normal case and does not prevent a match.
@@ -21,6 +22,15 @@ _MOBILE = re.compile(_EDGE_BEFORE + r"(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}
 _LANDLINE = re.compile(_EDGE_BEFORE + r"0[1-9][0-9]{1,2}-?[2-9][0-9]{6,7}" + _EDGE_AFTER)
 _CARD = re.compile(_EDGE_BEFORE + r"[1-9][0-9]{3}(?:[- ]?[0-9]{4}){2,3}(?:[0-9]{1,3})?" + _EDGE_AFTER)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+# Every pattern above needs a run of at least seven digits, separators and check characters, or
+# an "@": one cheap search rules out most texts (an address, "12号楼") before the five scans.
+_CANDIDATE = re.compile(r"[0-9][0-9 -]{5,}[0-9Xx]|@")
+# Full-width digits, letters and separators (typed with a Chinese input method) are read as their
+# ASCII forms, one character for one, so positions in the original text stay the same.
+_WIDE = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF38: ord("X"), 0xFF58: ord("x"), 0xFF0D: ord("-"),
+                                                     0x3000: ord(" "), 0xFF20: ord("@"), 0xFF0B: ord("+"), 0xFF0E: ord(".")}
+_HAS_WIDE = re.compile("[\uff10-\uff19\uff20]")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -61,6 +71,10 @@ def _digits(text: str) -> str:
 def find_personal(text: str) -> list[Found]:
     """The personal data in `text`, left to right, without overlaps (longer kinds win)."""
     if not text:
+        return []
+    if _HAS_WIDE.search(text):
+        text = text.translate(_WIDE)
+    if not _CANDIDATE.search(text):
         return []
     found: list[Found] = []
     taken: list[tuple[int, int]] = []
@@ -120,3 +134,14 @@ def mask_text(text: str) -> str:
 
 def has_personal(text: str) -> bool:
     return bool(find_personal(text))
+
+
+def mask_value(value: Any) -> Any:
+    """`value` with `mask_text` applied to every string inside it (dicts, lists: a JSON payload)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_value(v) for v in value]
+    return value

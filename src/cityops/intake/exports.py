@@ -5,9 +5,13 @@ server-side cursor on PostgreSQL) and each format is produced row by row into a
 `StreamingHttpResponse`, so a 1,000,000-case export never holds the list in memory.
 
 Rules: the rows are exactly `cases.selectors.case_list(user=…, filters=…)` — the user's
-scope and the filters of the case list page; reporters' names and phones are masked
-unless `can_see_personal_data(user)`; every export is recorded in the audit trail
-(format, filters, row count, whether data was masked) before the first byte is sent.
+scope and the filters of the case list page. Personal data is masked by default for everyone:
+reporters' names and phones, and phones, ID-card numbers, bank cards and e-mails typed into
+the title, description and address (`common.pii.mask_text`). Only a user whose role may see
+personal data (`can_see_personal_data`) who asks for it explicitly (`reveal=True`) gets them
+in clear, and that export is recorded as a reveal (查看个人信息) besides the export itself.
+Every export is recorded in the audit trail (format, filters, row count, whether data was
+masked) before the first byte is sent.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from cityops.cases.services import mask_name, mask_phone
 from cityops.cases.states import CallbackStatus, Satisfaction, SatisfactionSource, Status
 from cityops.catalog.models import CaseType, Urgency
 from cityops.common.csvsafe import csv_writer
+from cityops.common.pii import mask_text
 from cityops.intake.columns import EXPORT_COLUMNS
 from cityops.intake.xlsx import stream_xlsx
 
@@ -65,6 +70,10 @@ class ExportNotAllowed(Exception):
     pass
 
 
+class RevealNotAllowed(ExportNotAllowed):
+    """A clear (unmasked) export asked for by a role that may not see personal data."""
+
+
 def can_export(user) -> bool:
     return bool(user and user.is_authenticated and (user.is_superuser or user.has_perm("cases.view_case")))
 
@@ -86,8 +95,10 @@ def export_rows(qs, *, mask: bool, now: datetime | None = None) -> Iterator[dict
     ) in qs.values_list(*_FIELDS).iterator(chunk_size=CHUNK_SIZE):
         yield {
             "number": number, "status": status, "external_id": external_id, "channel": channel, "case_type": case_type,
-            "category": category or "", "urgency": urgency, "title": title, "description": description,
-            "address": address, "lon": lon, "lat": lat, "coord_system": "WGS84" if lon is not None else "",
+            "category": category or "", "urgency": urgency,
+            "title": mask_text(title) if mask else title, "description": mask_text(description) if mask else description,
+            "address": mask_text(address) if mask else address,
+            "lon": lon, "lat": lat, "coord_system": "WGS84" if lon is not None else "",
             "reporter_name": mask_name(name) if mask else name, "reporter_phone": mask_phone(phone) if mask else phone,
             "created_at": created_at, "category_name": category_name or "", "street": street or "",
             "community": community or "", "grid": grid or "", "department": department or "",
@@ -196,24 +207,38 @@ def _filters_for_audit(filters: CaseFilters) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(filters).items() if v not in (None, "", [])}
 
 
-def case_export(*, user, filters: CaseFilters, fmt: str, request=None, via: str = "web") -> StreamingHttpResponse:
-    """A streaming download of the cases `user` may see that match `filters`.
+def case_export(
+    *, user, filters: CaseFilters, fmt: str, request=None, via: str = "web", reveal: bool = False,
+) -> StreamingHttpResponse:
+    """A streaming download of the cases `user` may see that match `filters`, personal data
+    masked unless `reveal` is asked by a role that may see it.
 
-    Raises ExportNotAllowed (no case permission), ValueError (unknown format) or
-    cases.errors.ValidationFailed (bad filters) before anything is recorded or sent.
+    Raises ExportNotAllowed (no case permission), RevealNotAllowed (`reveal` without the
+    personal-data permission), ValueError (unknown format) or cases.errors.ValidationFailed
+    (bad filters) before anything is recorded or sent.
     """
     if not can_export(user):
         raise ExportNotAllowed("您的角色无权导出案件。")
+    if reveal and not can_see_personal_data(user):
+        raise RevealNotAllowed("您的角色不能导出反映人完整联系方式等个人信息，请导出脱敏版本。")
     if fmt not in _WRITERS:
         raise ValueError(fmt)
     now = timezone.now()
     qs = case_list(user=user, filters=filters, now=now)
-    mask = not can_see_personal_data(user)
+    mask = not reveal
     count = qs.count()
+    audit_filters = _filters_for_audit(filters)
     audit_record(
         action=AuditAction.EXPORT, actor=user, request=request, target=f"cases:{fmt}",
-        details={"format": fmt, "via": via, "count": count, "masked": mask, "filters": _filters_for_audit(filters)},
+        details={"format": fmt, "via": via, "count": count, "masked": mask, "filters": audit_filters},
     )
+    if reveal:
+        # the same record as revealing one case's reporter (`cases.privacy.reporter_reveal`), for the whole list
+        audit_record(
+            action=AuditAction.VIEW_PERSONAL_DATA, actor=user, request=request, target=f"cases:{fmt}",
+            details={"fields": ["reporter_name", "reporter_phone", "title", "description", "address"],
+                     "via": f"export:{via}", "count": count, "filters": audit_filters},
+        )
     response = StreamingHttpResponse(_WRITERS[fmt](export_rows(qs, mask=mask, now=now)), content_type=FORMATS[fmt])
     stamp = timezone.localtime(now).strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="cases-{stamp}.{fmt}"'

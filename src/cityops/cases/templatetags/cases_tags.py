@@ -1,4 +1,4 @@
-"""Template helpers of the case pages: status badge, SLA dot, masked reporter, row action buttons."""
+"""Template helpers of the case pages: status badge, SLA dot, masked reporter and free text, row action buttons."""
 
 from __future__ import annotations
 
@@ -51,6 +51,15 @@ def reporter(context, case) -> str:
     view = reporter_view(case, user)
     parts = [p for p in (view["name"], view["phone"]) if p]
     return " ".join(parts) or "—"
+
+
+@register.filter(name="pii")
+def pii(text, user) -> str:
+    """Free text as `user` may see it: `{{ case.description|pii:request.user|truncatechars:40 }}`
+    (mask before truncating, so a cut never leaves half a number in clear). Personal data typed
+    into the text is masked unless the user's role may see it (`presenters.shown_text`); no
+    user (a template without the request) masks."""
+    return presenters.shown_text(text if isinstance(text, str) else ("" if text is None else str(text)), user)
 
 
 def is_one_click(case, action) -> bool:

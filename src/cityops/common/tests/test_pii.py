@@ -38,3 +38,23 @@ def test_case_numbers_dates_and_amounts_stay():
 
 def test_digits_glued_to_a_longer_number_are_not_a_phone():
     assert mask_text("订单号2013812345678999") == "订单号2013812345678999"
+
+
+def test_full_width_digits_typed_with_a_chinese_input_method_are_masked():
+    assert mask_text("电话：１３８１２３４５６７８。") == "电话：138****5678。"
+
+
+def test_text_without_a_long_digit_run_or_at_sign_is_returned_as_is():
+    text = "东关大街12号3单元，垃圾三天未清运"
+    assert mask_text(text) is text
+
+
+def test_every_string_inside_a_payload_is_masked_and_other_values_stay():
+    from cityops.common.pii import mask_value
+
+    payload = {"note": "电话13812345678", "value": 3, "items": ["邮箱 a.b@example.com", None], "passed": True}
+    assert mask_value(payload) == {"note": "电话138****5678", "value": 3, "items": ["邮箱 a***@example.com", None], "passed": True}
+
+
+def test_the_issue_example_masks_both_the_phone_and_the_id_card_number():
+    assert mask_text("联系电话13812345678 身份证11010519491231002X") == "联系电话138****5678 身份证110105********002X"

@@ -136,15 +136,49 @@ def test_exports_contain_only_the_users_cases(client, world, role, visible):
     assert {r["案件编号"] for r in _csv_rows(data)} == {world[k].number for k in visible}
 
 
-@pytest.mark.parametrize(("role", "masked"), [("operator", False), ("dispatcher", False), ("leader", True), ("dept", True)])
-@pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson"])
-def test_personal_data_is_masked_unless_the_role_may_see_it(client, world, role, masked, fmt):
-    data, _ = _download(client, world["users"][role], fmt)
-    text = data.decode("utf-8-sig") if fmt != "xlsx" else json.dumps(
+def _text(data: bytes, fmt: str) -> str:
+    return data.decode("utf-8-sig") if fmt != "xlsx" else json.dumps(
         [[c.value for c in row] for row in load_workbook(io.BytesIO(data)).active.iter_rows()], default=str, ensure_ascii=False)
-    assert ("13812341234" in text) is not masked and ("张三丰" in text) is not masked
-    if masked:
-        assert "138****1234" in text and "张**" in text
+
+
+PII_DESCRIPTION = "联系电话13812345678 身份证11010519491231002X 西区垃圾成堆"
+
+
+@pytest.mark.parametrize("role", ["operator", "dispatcher", "leader", "dept"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson"])
+def test_exports_are_masked_by_default_for_every_role(client, world, role, fmt):
+    Case.objects.filter(pk=world["west"].pk).update(description=PII_DESCRIPTION, address="东关大街1号 电话0971-8123456")
+    text = _text(_download(client, world["users"][role], fmt)[0], fmt)
+    assert "13812341234" not in text and "张三丰" not in text
+    assert "138****1234" in text and "张**" in text
+    assert "13812345678" not in text and "11010519491231002X" not in text and "0971-8123456" not in text
+    assert "联系电话138****5678 身份证110105********002X" in text and "电话097****3456" in text
+
+
+@pytest.mark.parametrize("role", ["operator", "dispatcher"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson"])
+def test_reveal_exports_personal_data_in_clear_for_roles_that_may_see_it_and_is_audited(client, world, role, fmt):
+    Case.objects.filter(pk=world["west"].pk).update(description=PII_DESCRIPTION)
+    text = _text(_download(client, world["users"][role], fmt, reveal="1")[0], fmt)
+    assert "13812341234" in text and "张三丰" in text and PII_DESCRIPTION in text
+    reveal = AuditEntry.objects.get(action=AuditAction.VIEW_PERSONAL_DATA)
+    assert reveal.actor == world["users"][role] and reveal.target == f"cases:{fmt}"
+    assert reveal.details["via"] == "export:web" and reveal.details["count"] == 3
+    assert AuditEntry.objects.get(action=AuditAction.EXPORT).details["masked"] is False
+
+
+@pytest.mark.parametrize("role", ["leader", "dept", "inspector"])
+def test_reveal_in_export_is_refused_to_roles_that_may_not_see_personal_data(client, world, role):
+    client.force_login(world["users"][role])
+    response = client.get(reverse("intake:case_export", args=["csv"]), {"reveal": "1"})
+    assert response.status_code == 403 and "脱敏" in response.content.decode()
+    assert not AuditEntry.objects.filter(action__in=[AuditAction.EXPORT, AuditAction.VIEW_PERSONAL_DATA]).exists()
+
+
+def test_a_masked_export_records_no_reveal(client, world):
+    _download(client, world["users"]["operator"], "csv")
+    assert AuditEntry.objects.get(action=AuditAction.EXPORT).details["masked"] is True
+    assert not AuditEntry.objects.filter(action=AuditAction.VIEW_PERSONAL_DATA).exists()
 
 
 def test_every_export_is_audited(client, world):
@@ -179,7 +213,13 @@ def test_case_list_page_offers_the_downloads_with_its_filters(client, world):
     client.force_login(world["users"]["leader"])
     page = client.get(reverse("cases:list"), {"q": "垃圾"}).content.decode()
     assert reverse("intake:case_export", args=["xlsx"]) + "?q=%E5%9E%83%E5%9C%BE" in page
-    assert "反映人信息已脱敏" in page
+    assert "个人信息已脱敏" in page and "reveal=1" not in page  # a leader may not see personal data
+
+
+def test_case_list_page_offers_the_reveal_downloads_only_to_roles_that_may_see_personal_data(client, world):
+    client.force_login(world["users"]["operator"])
+    page = client.get(reverse("cases:list"), {"q": "垃圾"}).content.decode()
+    assert reverse("intake:case_export", args=["csv"]) + "?q=%E5%9E%83%E5%9C%BE&amp;reveal=1" in page and "记入审计" in page
 
 
 # ---------------------------------------------------------------- API
@@ -192,6 +232,20 @@ def test_api_export_uses_the_callers_scope_and_masking(world):
     assert [r["案件编号"] for r in rows] == [world["west"].number] and rows[0]["联系电话"] == "138****1234"
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert entry.details["via"] == "api" and entry.actor == world["users"]["dept"]
+
+
+def test_api_export_reveals_only_on_request_for_roles_that_may_see_personal_data(world):
+    Case.objects.filter(pk=world["west"].pk).update(description=PII_DESCRIPTION)
+    operator = ApiClient(world["users"]["operator"])
+    masked = _csv_rows(b"".join(operator.get("/exports/cases", {"format": "csv"}).streaming_content))
+    west = next(r for r in masked if r["案件编号"] == world["west"].number)
+    assert west["联系电话"] == "138****1234" and west["问题描述"].startswith("联系电话138****5678 身份证110105********002X")
+    clear = operator.get("/exports/cases", {"format": "csv", "reveal_personal_data": "true"})
+    west = next(r for r in _csv_rows(b"".join(clear.streaming_content)) if r["案件编号"] == world["west"].number)
+    assert west["联系电话"] == "13812341234" and west["问题描述"] == PII_DESCRIPTION
+    assert AuditEntry.objects.get(action=AuditAction.VIEW_PERSONAL_DATA).details["via"] == "export:api"
+    refused = ApiClient(world["users"]["dept"]).get("/exports/cases", {"format": "csv", "reveal_personal_data": "true"})
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
 
 
 def test_api_export_formats_and_errors(world):
@@ -224,9 +278,9 @@ def test_import_then_export_round_trips_without_loss(client, geo, category):
     assert result.status == "ok", result.errors
 
     keys = [c.header for c in IMPORT_COLUMNS]
-    data, _ = _download(client, operator, "csv")
+    data, _ = _download(client, operator, "csv", reveal="1")
     exported_csv = {_unescape(r["问题描述"]): r for r in _csv_rows(data)}
-    data, _ = _download(client, operator, "xlsx")
+    data, _ = _download(client, operator, "xlsx", reveal="1")
     sheet = [[c.value for c in row] for row in load_workbook(io.BytesIO(data))["案件"].iter_rows()]
     exported_xlsx = {r[EXPORT_HEADERS.index("问题描述")]: dict(zip(EXPORT_HEADERS, r, strict=True)) for r in sheet[1:]}
 
@@ -244,7 +298,7 @@ def test_import_then_export_round_trips_without_loss(client, geo, category):
         assert {k: from_xlsx[k] for k in keys} == {k: (row[k] if row[k] != "" else None) for k in keys}
 
     # The export is itself an import file: read back, only the already-imported external ids stand in the way.
-    again = cases_import(source=io.BytesIO(b"".join(client.get(reverse("intake:case_export", args=["csv"])).streaming_content)),
+    again = cases_import(source=io.BytesIO(b"".join(client.get(reverse("intake:case_export", args=["csv"]), {"reveal": "1"}).streaming_content)),
                          filename="again.csv", actor=operator, dry_run=True)
     assert {e.code for e in again.errors} == {"duplicate_existing"} and again.rows_total == 3
     assert keys == HEADERS

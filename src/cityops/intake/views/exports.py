@@ -1,4 +1,7 @@
-"""Downloads of the case list (Excel, CSV, GeoJSON) with the filters of the case list page."""
+"""Downloads of the case list (Excel, CSV, GeoJSON) with the filters of the case list page.
+
+Masked by default; `reveal=1` asks for personal data in clear (roles that may see it only,
+recorded as a reveal)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from django.views.decorators.http import require_GET
 from cityops.cases.errors import ValidationFailed
 from cityops.cases.forms import CaseFilterForm
 from cityops.cases.selectors import CaseFilters
-from cityops.intake.exports import FORMATS, can_export, case_export
+from cityops.intake.exports import FORMATS, RevealNotAllowed, can_export, case_export
 
 
 def _refuse(request: HttpRequest, message: str, status: int) -> HttpResponse:
@@ -30,7 +33,10 @@ def case_export_view(request: HttpRequest, fmt: str) -> HttpResponse:
         problems = "；".join(f"{form.fields[name].label if name in form.fields else ''}：{e}" for name, errs in form.errors.items() for e in errs)
         return _refuse(request, f"筛选条件有误，未导出：{problems}", 400)
     filters = form.to_filters() if form.is_bound else CaseFilters()
+    reveal = request.GET.get("reveal", "") in ("1", "true")
     try:
-        return case_export(user=request.user, filters=filters, fmt=fmt, request=request, via="web")
+        return case_export(user=request.user, filters=filters, fmt=fmt, request=request, via="web", reveal=reveal)
+    except RevealNotAllowed as exc:
+        return _refuse(request, str(exc), 403)
     except ValidationFailed as exc:
         return _refuse(request, f"筛选条件有误，未导出：{exc.message}", 400)
