@@ -282,6 +282,11 @@ CITYOPS_MAX_XLSX_UNCOMPRESSED_MB = int(os.environ.get("CITYOPS_MAX_XLSX_UNCOMPRE
 CITYOPS_INGEST_MAX_BYTES = int(os.environ.get("CITYOPS_INGEST_MAX_BYTES", str(16 * 1024 * 1024)))
 CITYOPS_ALARM_DEDUPE_MINUTES = float(os.environ.get("CITYOPS_ALARM_DEDUPE_MINUTES", "30"))
 CITYOPS_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CITYOPS_WEBHOOK_MAX_ATTEMPTS", "10"))
+# Webhook targets (cityops.api.outbound): hosts a subscription may point at — exact names,
+# "*.example.gov.cn", IP addresses or networks; empty: no target is allowed. A host that
+# resolves to an internal address is refused unless that address/network is listed too.
+CITYOPS_WEBHOOK_ALLOWED_HOSTS = env_list("CITYOPS_WEBHOOK_ALLOWED_HOSTS", [])
+CITYOPS_WEBHOOK_REQUIRE_HTTPS = env_bool("CITYOPS_WEBHOOK_REQUIRE_HTTPS", True)  # off only for development
 CITYOPS_OPEN311_JURISDICTION = os.environ.get("CITYOPS_OPEN311_JURISDICTION", "")  # empty: the district code
 # What Open311 publishes (docs/integration.md): cases of these channels only (网格员 `inspector`
 # never, whatever is listed), coordinates of citizens' cases rounded to this many decimals

@@ -195,13 +195,25 @@ class AlarmTypeMappingAdmin(admin.ModelAdmin):
         return _leaf_choices(field) if db_field.name == "category" else field
 
 
+def _json_block(value) -> str:
+    import json
+
+    from django.utils.html import format_html
+
+    return format_html('<pre style="white-space: pre-wrap">{}</pre>', json.dumps(value, ensure_ascii=False, indent=2))
+
+
 @admin.register(IntakeRecord)
 class IntakeRecordAdmin(admin.ModelAdmin):
+    """接入记录. The stored body is masked (api.intake_masking). A role holding the personal-data
+    permission also sees the reporter in clear, taken from the case through `reporter_reveal`;
+    every view of a record's body is recorded in the audit trail (查看个人信息), masked or not."""
+
     list_display = ["created_at", "case", "channel", "source", "original_category", "category_mapped", "location_source",
                     "device_code", "repeat_count"]
     list_filter = ["channel", "category_mapped", "location_source"]
-    search_fields = ["case__number", "original_category", "original_address", "device_code"]
-    readonly_fields = [f.name for f in IntakeRecord._meta.fields]
+    search_fields = ["case__number", "original_category", "device_code"]
+    readonly_fields = [f.name for f in IntakeRecord._meta.fields if f.name != "payload"] + ["body"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -209,12 +221,84 @@ class IntakeRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    @admin.display(description="原始数据（个人信息已脱敏）")
+    def body(self, obj):
+        return _json_block(obj.payload or {}) if obj else ""
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if obj is not None and _sees_personal_data(request.user):
+            # One callable per request: the fieldsets and the read-only list must name the same object.
+            if not hasattr(request, "_intake_reporter_field"):
+                request._intake_reporter_field = self._reporter_in_clear(request)
+            fields.append(request._intake_reporter_field)
+        return fields
+
+    def _reporter_in_clear(self, request):
+        from cityops.cases.privacy import reporter_reveal
+
+        @admin.display(description="反映人（完整，已记录审计）")
+        def reporter(obj):
+            shown = reporter_reveal(case=obj.case, user=request.user, request=request, via="admin:intake_record")
+            return f"{shown['name'] or '—'} {shown['phone'] or ''}".strip()
+
+        return reporter
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and getattr(response, "status_code", None) == 200:
+            record = self.get_object(request, object_id)
+            if record is not None:
+                _audit_intake_view(request, record)
+        return response
+
+
+def _sees_personal_data(user) -> bool:
+    from cityops.cases.permissions import can_see_personal_data
+
+    return can_see_personal_data(user)
+
+
+def _audit_intake_view(request, record: IntakeRecord) -> None:
+    from cityops.api.intake_masking import personal_fields
+    from cityops.audit.models import AuditAction
+    from cityops.audit.services import audit_record
+
+    audit_record(
+        action=AuditAction.VIEW_PERSONAL_DATA, request=request, target=f"intake_record:{record.pk}",
+        details={"case": record.case.number if record.case_id else None, "masked": not _sees_personal_data(request.user),
+                 "fields": personal_fields(record.payload), "via": "admin:intake_record"},
+    )
+
 
 # ---------------------------------------------------------------- webhooks
 
 
+def _is_security_admin(user) -> bool:
+    """Webhook subscriptions are the security administrator's (三员分立: sysadmin runs the
+    systems but cannot open a data channel to a place of its choosing)."""
+    return bool(user and user.is_active and (user.is_superuser or user.has_role(keys.roles.SECADMIN)))
+
+
+def _service_accounts():
+    from django.contrib.auth import get_user_model
+
+    from cityops.api import outbound
+
+    User = get_user_model()
+    candidates = User.objects.filter(is_active=True, is_staff=False, is_superuser=False, password__startswith="!")
+    return User.objects.filter(pk__in=[u.pk for u in candidates if outbound.is_service_account(u)])
+
+
 class WebhookSubscriptionForm(forms.ModelForm):
-    url = forms.URLField(label="推送地址", max_length=500, assume_scheme="https")
+    """The account and the URL are checked by the model's clean() (api.outbound): a service
+    account of role system, a target on CITYOPS_WEBHOOK_ALLOWED_HOSTS over https."""
+
+    url = forms.CharField(label="推送地址", max_length=500,
+                          help_text="https 地址，主机须在 CITYOPS_WEBHOOK_ALLOWED_HOSTS 允许列表中")
     events = forms.MultipleChoiceField(
         label="订阅事件", widget=forms.CheckboxSelectMultiple,
         choices=[("*", "全部事件")] + [(k, f"{k}（{v}）") for k, v in webhooks.EVENT_TYPES.items()],
@@ -223,12 +307,15 @@ class WebhookSubscriptionForm(forms.ModelForm):
     class Meta:
         model = WebhookSubscription
         fields = ["name", "account", "url", "events", "active"]
+        help_texts = {"account": "只能选择角色为“外部系统”的服务账号（不能登录的账号）；推送内容按该账号的权限脱敏"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "account" in self.fields:
+            self.fields["account"].queryset = _service_accounts()
 
     def clean_url(self):
-        url = self.cleaned_data["url"]
-        if not url.lower().startswith(("http://", "https://")):
-            raise forms.ValidationError("推送地址须为 http 或 https。")
-        return url
+        return (self.cleaned_data.get("url") or "").strip()
 
 
 @admin.register(WebhookSubscription)
@@ -240,15 +327,35 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["secret_hint", "created_at"]
     actions = ["rotate_secret"]
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _is_security_admin(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return _is_security_admin(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return _is_security_admin(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return _is_security_admin(request.user) and super().has_delete_permission(request, obj)
+
     @admin.display(description="签名密钥")
     def secret_hint(self, obj):
         return f"{obj.secret[:4]}…（创建或更换时显示一次）" if obj and obj.secret else "保存后生成"
 
     def save_model(self, request, obj, form, change):
+        from cityops.audit.models import AuditAction
+        from cityops.audit.services import audit_record
+
         created = not obj.secret
         if created:
             obj.secret = webhooks.new_secret()
         super().save_model(request, obj, form, change)
+        audit_record(
+            action=AuditAction.CONFIG_CHANGE, request=request, target=f"webhook_subscription:{obj.pk}",
+            details={"change": "update" if change else "create", "name": obj.name, "account": obj.account.get_username(),
+                     "url": obj.url, "events": obj.events, "active": obj.active},
+        )
         if created:
             self.message_user(request, f"签名密钥（请立即复制给对方系统，此后不再完整显示）：{obj.secret}", messages.WARNING)
 
@@ -260,15 +367,22 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             self.message_user(request, f"{subscription.name} 的新签名密钥：{subscription.secret}", messages.WARNING)
 
 
+RESPONSE_EXCERPT = 200
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    """The delivery log: status, attempts, the last response. Re-send puts a delivery back in the queue."""
+    """The delivery log: status, attempts, the reply's status code and a short escaped excerpt
+    of it; the payload as a subscriber without the personal-data permission would see it.
+    Re-send puts a delivery back in the queue (through the same target checks)."""
 
     list_display = ["created_at", "subscription", "event_type", "status", "attempts", "last_status_code", "last_error",
                     "next_attempt_at", "delivered_at"]
     list_filter = ["status", "event_type", "subscription"]
     search_fields = ["case_event__case__number"]
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields if f.name not in ("payload", "last_response")] + [
+        "payload_masked", "response_excerpt"]
+    exclude = ["payload", "last_response"]  # never as form fields: shown only masked / as an excerpt
     actions = ["resend"]
 
     def has_add_permission(self, request) -> bool:
@@ -277,10 +391,26 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    @admin.display(description="内容（个人信息已脱敏）")
+    def payload_masked(self, obj):
+        return _json_block(webhooks.mask_payload(obj.payload)) if obj else ""
+
+    @admin.display(description="最近响应（摘录）")
+    def response_excerpt(self, obj):
+        from django.utils.html import format_html
+
+        text = (obj.last_response or "") if obj else ""
+        if not text:
+            return "—"
+        from cityops.common.pii import mask_text
+
+        excerpt = mask_text(text[:RESPONSE_EXCERPT]) + ("…" if len(text) > RESPONSE_EXCERPT else "")
+        return format_html("<code>{}</code>", excerpt)
+
     @admin.action(description="重新推送所选记录", permissions=["change"])
     def resend(self, request, queryset):
         deliveries = list(queryset.select_related("subscription"))
         webhooks.webhook_resend(deliveries=deliveries)
-        sent = sum(1 for d in WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).select_related("subscription")
-                   if webhooks.deliver(d))
+        sent = sum(1 for d in WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries])
+                   .select_related("subscription__account") if webhooks.deliver(d))
         self.message_user(request, f"已重新推送 {len(deliveries)} 条，其中 {sent} 条送达；未送达的将按退避策略重试。")

@@ -237,8 +237,12 @@ class AlarmTypeMapping(models.Model):
 
 
 class IntakeRecord(models.Model):
-    """What an outside system sent for one case: the original payload and texts, the media
-    link, the device of an alarm (and how often it repeated), the Open311 token."""
+    """What an outside system sent for one case: the payload and texts, the media link, the
+    device of an alarm (and how often it repeated), the Open311 token.
+
+    The payload is stored with its personal fields masked (`api.intake_masking`), whoever
+    writes it: the reporter's name and phone live on the case, for the roles that may see
+    them; nobody reads a person's data out of an intake record."""
 
     case = models.OneToOneField("cases.Case", verbose_name="案件", on_delete=models.CASCADE, related_name="intake_record")
     channel = models.CharField("渠道", max_length=16)
@@ -266,6 +270,14 @@ class IntakeRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.channel} {self.case_id}"
 
+    def save(self, *args, **kwargs):
+        from cityops.api.intake_masking import mask_body
+        from cityops.common.pii import mask_text
+
+        self.payload = mask_body(self.payload or {}, channel=self.channel)
+        self.original_address = mask_text(self.original_address or "")
+        super().save(*args, **kwargs)
+
 
 # ---------------------------------------------------------------- webhooks
 
@@ -291,6 +303,25 @@ class WebhookSubscription(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A service account, never a person; a target on the allow-list (see api.outbound)."""
+        from django.core.exceptions import ValidationError
+
+        from cityops.api import outbound
+
+        errors = {}
+        if self.account_id:
+            problem = outbound.subscriber_problem(self.account)
+            if problem:
+                errors["account"] = problem
+        if self.url:
+            try:
+                outbound.check_url(self.url)
+            except outbound.TargetRefused as exc:
+                errors["url"] = exc.message
+        if errors:
+            raise ValidationError(errors)
 
 
 class DeliveryStatus(models.TextChoices):

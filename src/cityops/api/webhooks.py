@@ -24,18 +24,26 @@ its own retries. Each body is signed:
     X-CityOps-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>
 
 Receivers recompute the HMAC over the raw body and reject old timestamps (replays).
+
+Who and where (`cityops.api.outbound`): a subscription belongs to a service account of role
+`system`, never to a person (checked when it is saved, when rows are queued and when they are
+sent); a target must be on `CITYOPS_WEBHOOK_ALLOWED_HOSTS`, https, and resolve to a public
+address unless that address is listed; the connection goes to the address that was checked;
+redirects are not followed. Payloads are masked — reporter's name and phone, and phones, ID
+numbers, bank cards and e-mails in every free text — unless the subscriber's account holds
+the personal-data permission (`cases.view_personal_data`). Only the reply's status and its
+first `RESPONSE_KEEP` characters are kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import secrets
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,11 +54,13 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from cityops.api import outbound
 from cityops.api.models import DeliveryStatus, WebhookCursor, WebhookDelivery, WebhookSubscription
 from cityops.cases.models import Case, CaseEvent
-from cityops.cases.permissions import cases_visible_to
+from cityops.cases.permissions import can_see_personal_data, cases_visible_to
 from cityops.cases.selectors import reporter_view
 from cityops.cases.states import Action, Status
+from cityops.common.pii import mask_text
 from cityops.common.refcache import ReferenceCache
 
 log = logging.getLogger("cityops.api.webhooks")
@@ -94,7 +104,7 @@ SWEEP_BATCH = 2000
 CLAIM_LEASE = timedelta(minutes=2)
 BACKOFF_BASE = 30  # seconds: 30 s, 1 min, 2 min, 4 min … capped
 BACKOFF_CAP = 6 * 3600
-RESPONSE_KEEP = 2000
+RESPONSE_KEEP = 500  # characters of a reply kept for the log; the admin shows fewer, escaped
 
 
 def max_attempts() -> int:
@@ -159,8 +169,10 @@ def _actions_for(subscription: WebhookSubscription) -> list[str] | None:
 
 
 def _payload(delivery_id: uuid.UUID, kind: str, event: CaseEvent, case: Case, account) -> dict[str, Any]:
-    # A machine transfer to a system whose role may hold personal data (logged as a delivery).
+    # A machine transfer: in clear only to a system whose account holds the personal-data
+    # permission (logged as a delivery); masked for every other subscriber.
     reporter = reporter_view(case, account, reveal=True)
+    text = (lambda value: value) if can_see_personal_data(account) else (lambda value: mask_text(value) if value else value)
 
     def code_name(obj):
         return {"code": obj.code, "name": obj.name} if obj is not None else None
@@ -174,21 +186,46 @@ def _payload(delivery_id: uuid.UUID, kind: str, event: CaseEvent, case: Case, ac
         "created_at": when(event.created_at),
         "event": {
             "action": event.action, "from_status": event.from_status, "to_status": event.to_status,
-            "department": event.department.code if event.department_id else None, "note": event.note,
+            "department": event.department.code if event.department_id else None, "note": text(event.note),
             "actor": event.actor_label, "created_at": when(event.created_at),
         },
         "case": {
             "number": case.number, "status": case.status, "channel": case.channel, "external_id": case.external_id,
             "case_type": case.case_type, "category": code_name(case.category), "urgency": case.urgency,
-            "title": case.title, "description": case.description, "address": case.address,
+            "title": text(case.title), "description": text(case.description), "address": text(case.address),
             "lon": case.lon, "lat": case.lat, "street": code_name(case.street), "community": code_name(case.community),
             "grid": case.grid.code if case.grid_id else None, "department": code_name(case.department),
             "deadline": when(case.deadline), "handle_deadline": when(case.handle_deadline),
-            "result": case.result, "satisfaction": case.satisfaction,
+            "result": text(case.result), "satisfaction": case.satisfaction,
             "reporter_name": reporter["name"], "reporter_phone": reporter["phone"],
             "created_at": when(case.created_at), "closed_at": when(case.closed_at), "version": case.version,
         },
     }
+
+
+TEXT_FIELDS = ("title", "description", "address", "result")
+
+
+def mask_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload as a subscriber without the personal-data permission (and the admin's log)
+    sees it: reporter's name and phone masked, personal data in free texts masked. Idempotent."""
+    from cityops.cases.services import mask_name, mask_phone
+
+    out = dict(payload or {})
+    case = dict(out.get("case") or {})
+    if case:
+        name, phone = case.get("reporter_name") or "", case.get("reporter_phone") or ""
+        case["reporter_name"] = name if "*" in name else mask_name(name)
+        case["reporter_phone"] = phone if "*" in phone else mask_phone(phone)
+        for key in TEXT_FIELDS:
+            if isinstance(case.get(key), str):
+                case[key] = mask_text(case[key])
+        out["case"] = case
+    event = dict(out.get("event") or {})
+    if isinstance(event.get("note"), str):
+        event["note"] = mask_text(event["note"])
+        out["event"] = event
+    return out
 
 
 def _delivery(subscription: WebhookSubscription, event: CaseEvent, kind: str, case: Case, now: datetime) -> WebhookDelivery:
@@ -208,6 +245,18 @@ def any_active_subscription() -> bool:
     return subscriptions_present.get("any", WebhookSubscription.objects.filter(active=True).exists)
 
 
+def active_subscriptions() -> list[WebhookSubscription]:
+    """Active subscriptions whose account is (still) a service account; the others get nothing."""
+    found = []
+    for subscription in WebhookSubscription.objects.filter(active=True).select_related("account"):
+        problem = outbound.subscriber_problem(subscription.account)
+        if problem is None:
+            found.append(subscription)
+        else:
+            log.warning("webhook subscription %s skipped: %s", subscription.pk, problem)
+    return found
+
+
 def webhook_enqueue(*, event: CaseEvent, case: Case | None = None, now: datetime | None = None) -> int:
     """Outbox rows of one committed event for every active subscription that wants it and may see the case."""
     if not any_active_subscription():
@@ -215,7 +264,7 @@ def webhook_enqueue(*, event: CaseEvent, case: Case | None = None, now: datetime
     now = now or timezone.now()
     case = case or event.case
     rows = []
-    for subscription in WebhookSubscription.objects.filter(active=True).select_related("account"):
+    for subscription in active_subscriptions():
         kind = _wanted(subscription, event)
         if kind is None or subscription.created_at > event.created_at:
             continue
@@ -258,7 +307,7 @@ def on_cases_imported(sender, case_ids: list[int], **kwargs) -> None:
 def webhook_enqueue_imported(case_ids: list[int], *, now: datetime | None = None) -> int:
     now = now or timezone.now()
     added = 0
-    for subscription in WebhookSubscription.objects.filter(active=True).select_related("account"):
+    for subscription in active_subscriptions():
         actions = _actions_for(subscription)
         if actions is not None and Action.CREATE not in actions:
             continue
@@ -282,7 +331,7 @@ def webhook_sweep(*, now: datetime | None = None) -> int:
     cursor = WebhookCursor.objects.filter(pk=1).first()
     added = 0
     complete = True
-    for subscription in WebhookSubscription.objects.filter(active=True).select_related("account"):
+    for subscription in active_subscriptions():
         since = subscription.created_at
         if cursor is not None:
             since = max(since, cursor.swept_until - SWEEP_OVERLAP)
@@ -324,14 +373,6 @@ def _as_of(event: CaseEvent) -> Case:
 # ---------------------------------------------------------------- delivery
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # a redirect is an answer (3xx), not something to follow with the signed body
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 @dataclass
 class Attempt:
     ok: bool
@@ -341,34 +382,41 @@ class Attempt:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> Attempt:
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    """One POST through `outbound.post`: allow-listed host, checked address, no redirects."""
     try:
-        with _opener.open(request, timeout=timeout_seconds()) as response:
-            text = response.read(RESPONSE_KEEP).decode("utf-8", "replace")
-            return Attempt(200 <= response.status < 300, response.status, text, "")
-    except urllib.error.HTTPError as exc:
-        text = exc.read(RESPONSE_KEEP).decode("utf-8", "replace") if exc.fp else ""
-        return Attempt(False, exc.code, text, f"HTTP {exc.code}")
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Attempt(False, None, "", f"{type(exc).__name__}: {reason}"[:300])
+        reply = outbound.post(url, body, headers, timeout=timeout_seconds(), keep=RESPONSE_KEEP * 4)
+    except outbound.TargetRefused as exc:
+        log.warning("webhook target refused (%s): %s", exc.code, url)
+        return Attempt(False, None, "", f"已拒绝：{exc.message}"[:300])
+    except (http.client.HTTPException, TimeoutError, OSError, ValueError) as exc:
+        return Attempt(False, None, "", f"{type(exc).__name__}: {exc}"[:300])
+    text = reply.body.decode("utf-8", "replace")[:RESPONSE_KEEP]
+    ok = 200 <= reply.status < 300
+    return Attempt(ok, reply.status, text, "" if ok else f"HTTP {reply.status}")
 
 
 def deliver(delivery: WebhookDelivery, *, now: datetime | None = None) -> bool:
     """POST one delivery now and record the outcome (success, retry later, or give up)."""
     now = now or timezone.now()
     subscription = delivery.subscription
-    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    payload = delivery.payload
+    if not can_see_personal_data(subscription.account):  # also rows queued before a permission was removed
+        payload = mask_payload(payload)
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "CityOps-Webhook/1",
         EVENT_HEADER: delivery.event_type,
-        DELIVERY_HEADER: str(delivery.payload.get("id", delivery.pk)),
+        DELIVERY_HEADER: str(payload.get("id", delivery.pk)),
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
     }
-    result = _post(subscription.url, body, headers)
+    problem = outbound.subscriber_problem(subscription.account)
+    if problem is not None:  # the account changed since the row was queued: nothing leaves
+        result = Attempt(False, None, "", f"已拒绝：{problem}")
+    else:
+        result = _post(subscription.url, body, headers)
     attempts = delivery.attempts + 1
     fields: dict[str, Any] = {
         "attempts": attempts, "last_attempt_at": now, "last_status_code": result.status_code,
@@ -401,7 +449,7 @@ def _due(subscription_id: int, now: datetime, limit: int) -> list[WebhookDeliver
     )
     due = (
         WebhookDelivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .exclude(Exists(earlier_pending)).select_related("subscription")
+        .exclude(Exists(earlier_pending)).select_related("subscription__account")
     )
     retries = list(due.filter(attempts__gt=0).order_by("next_attempt_at", "id")[:limit])
     fresh = list(due.filter(attempts=0).order_by("next_attempt_at", "id")[: limit - len(retries)]) if len(retries) < limit else []

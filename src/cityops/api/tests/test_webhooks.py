@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from cityops.accounts.tests.factories import UserFactory
 from cityops.api import webhooks
 from cityops.api.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from cityops.api.tests.service_accounts import service_account
 from cityops.cases.models import CaseEvent
 from cityops.cases.states import Action
 from cityops.cases.tests.factories import make_case
@@ -58,9 +58,17 @@ def receiver():
     r.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def local_receivers(settings):
+    """The receivers of these tests listen on 127.0.0.1 over plain http: listed explicitly."""
+    settings.CITYOPS_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.CITYOPS_WEBHOOK_REQUIRE_HTTPS = False
+
+
 @pytest.fixture
 def leader(db):
-    return UserFactory(role="leader")
+    """The subscriber: a service account of role system that also sees every case (leader's view)."""
+    return service_account("leader")
 
 
 def subscribe(account, url, events=("*",), name="指挥大屏"):
@@ -139,14 +147,14 @@ def test_an_unreachable_endpoint_is_recorded(leader, category, django_capture_on
         make_case(category=category)
     assert webhooks.deliver_due_webhooks()["failed"] == 1
     delivery = WebhookDelivery.objects.get()
-    assert delivery.last_status_code is None and "URLError" in delivery.last_error
+    assert delivery.last_status_code is None and "ConnectionRefusedError" in delivery.last_error
 
 
 def test_subscriptions_get_only_their_events_and_only_cases_they_may_see(
     receiver, leader, people, category, department, other_department, django_capture_on_commit_callbacks,
 ):
     closed_only = subscribe(leader, receiver.url, ["case.closed", "case.dispatched"], name="结案")
-    dept_account = UserFactory(role="department", department=other_department)
+    dept_account = service_account("department", name="住建局系统", department=other_department)
     dept = subscribe(dept_account, receiver.url, ["*"], name="住建局系统")
     with django_capture_on_commit_callbacks(execute=True):
         case = make_case(category=category)
