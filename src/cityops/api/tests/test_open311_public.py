@@ -5,6 +5,9 @@ EXIF position; a case that is not public is a 404 in the spec's error format."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -15,7 +18,7 @@ from cityops.api.tests.open311_shapes import check_json, check_xml
 from cityops.cases.models import Attachment, AttachmentKind, Case
 from cityops.cases.tests.factories import LeafCategoryFactory, make_case
 from cityops.cases.workflow import case_transition
-from cityops.catalog.models import Category
+from cityops.catalog.models import NOT_PUBLISHABLE_CODES, Category
 
 pytestmark = pytest.mark.django_db
 BASE = "/open311/v2"
@@ -232,3 +235,9 @@ def test_only_after_processing_photos_are_linked(web, people, category):
     assert listed(web)[case.number]["media_url"] is None
     _photo(case, AttachmentKind.AFTER, public="public/after.jpg")
     assert listed(web)[case.number]["media_url"].endswith("/public/after.jpg")
+
+
+def test_integration_md_lists_the_categories_that_start_unpublished():
+    text = (Path(__file__).resolve().parents[4] / "docs" / "integration.md").read_text(encoding="utf-8")
+    table = text.split("**Which categories start unpublished.**", 1)[1].split("**What of a case.**", 1)[0]
+    assert dict(re.findall(r"\b([PEH]\d{4,6}) (\S+?)(?=,| \|)", table)) == NOT_PUBLISHABLE_CODES
