@@ -273,8 +273,11 @@ CITYOPS_FANOUT_SECONDS = float(os.environ.get("CITYOPS_FANOUT_SECONDS", "1" if C
 # Run periodic tasks (SLA scan) inside the dev server when there is no Celery.
 CITYOPS_INPROCESS_SCHEDULER = env_bool("CITYOPS_INPROCESS_SCHEDULER", not REDIS_URL)
 CITYOPS_MAX_UPLOAD_MB = int(os.environ.get("CITYOPS_MAX_UPLOAD_MB", "10"))
-# Photos larger than this many pixels are refused before they are decoded (decompression bombs).
-CITYOPS_MAX_IMAGE_PIXELS = int(os.environ.get("CITYOPS_MAX_IMAGE_PIXELS", str(64_000_000)))
+# Photos larger than this many pixels are refused from their header, before they are decoded
+# (decompression bombs). 40 MP (7,300 × 5,500; ≈ 120 MB decoded) is above what phones save by
+# default (12 MP binned, 48/50 MP in full-resolution mode); Pillow's own guard is set to the
+# same number (cityops.cases.photos.set_pillow_guard).
+CITYOPS_MAX_IMAGE_PIXELS = int(os.environ.get("CITYOPS_MAX_IMAGE_PIXELS", str(40_000_000)))
 # Spreadsheet imports: an .xlsx is a zip; its members may unpack to at most this much.
 CITYOPS_MAX_XLSX_UNCOMPRESSED_MB = int(os.environ.get("CITYOPS_MAX_XLSX_UNCOMPRESSED_MB", "1024"))
 

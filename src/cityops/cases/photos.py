@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # MPO is how Pillow names the multi-picture JPEGs that many phone cameras write.
@@ -53,11 +55,29 @@ class CleanPhoto:
 
 
 def max_pixels() -> int:
-    return int(getattr(settings, "CITYOPS_MAX_IMAGE_PIXELS", 64_000_000))
+    return int(getattr(settings, "CITYOPS_MAX_IMAGE_PIXELS", 40_000_000))
+
+
+def set_pillow_guard() -> None:
+    """Pillow's own decompression-bomb guard (it raises beyond twice MAX_IMAGE_PIXELS and warns
+    beyond it) set deliberately to our limit rather than left at its 89-megapixel default, for
+    every Image.open in the process, not only the ones below."""
+    Image.MAX_IMAGE_PIXELS = max_pixels()
+
+
+set_pillow_guard()
+
+
+@receiver(setting_changed)
+def _limit_changed(*, setting: str, **kwargs) -> None:
+    if setting == "CITYOPS_MAX_IMAGE_PIXELS":  # override_settings in tests, both ways
+        set_pillow_guard()
 
 
 def _open(raw: bytes) -> Image.Image:
     """Open (header only) and check format and dimensions; nothing is decoded yet."""
+    if max_pixels() != Image.MAX_IMAGE_PIXELS:
+        set_pillow_guard()
     with warnings.catch_warnings():
         # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; make it a refusal too.
         warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -28,6 +28,7 @@ Rate = str | tuple[int, int] | None
 
 DEFAULT_RATES: dict[str, Rate] = {
     "report": "10/m",  # citizen reports submitted, per IP (every POST attempt counts)
+    "report_photo": "30/h",  # citizen reports carrying a photo, per IP (decoding photos costs CPU and memory)
     "rate": "10/m",  # satisfaction ratings submitted, per IP
     "track": "30/m",  # tracking-code lookups, per IP
     "track_miss": "30/h",  # lookups that matched no case (guessing codes), per IP

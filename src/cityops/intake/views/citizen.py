@@ -34,6 +34,9 @@ def report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not ratelimit.hit(request, "report"):
             return ratelimit.too_many(request, "report")
+        # Photos are what costs (decoding, re-encoding): a tighter per-address budget for them.
+        if request.FILES.get("photo") and not ratelimit.hit(request, "report_photo"):
+            return ratelimit.too_many(request, "report_photo")
         form = CitizenReportForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
