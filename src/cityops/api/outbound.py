@@ -1,7 +1,8 @@
 """Outbound calls to other systems (webhooks): who may subscribe, and where a call may go.
 
 * A subscription belongs to a service account, never to a person: an active account of role
-  `system` that cannot sign in (no usable password), is not staff and holds no 三员 role.
+  `system` that cannot sign in (no usable password), is not staff, holds no 三员 role and is
+  marked `User.is_service_account` (made by `api.keys.service_account_create`).
 * A target URL must name a host on `CITYOPS_WEBHOOK_ALLOWED_HOSTS` (exact names, `*.suffix`
   for subdomains, IP addresses or networks; empty: nothing is allowed), and use https unless
   `CITYOPS_WEBHOOK_REQUIRE_HTTPS` is off (development only). No user:password in the URL.
@@ -53,6 +54,10 @@ def subscriber_problem(account) -> str | None:
         return "Webhook 订阅只能绑定角色为“外部系统”的服务账号，不能绑定工作人员账号。"
     if account.has_usable_password():
         return "该账号可用密码登录，属于个人账号；Webhook 订阅只能绑定不能登录的服务账号。"
+    # `User.is_service_account` marks the accounts the key service made (accounts, issue 14):
+    # a person's account stripped of its password is still no service account.
+    if getattr(account, "is_service_account", True) is False:
+        return "该账号不是服务账号（只能绑定由 API 密钥服务创建的服务账号）。"
     return None
 
 

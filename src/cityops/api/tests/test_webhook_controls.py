@@ -371,3 +371,12 @@ def test_rows_queued_in_clear_go_out_masked_once_the_permission_is_gone(
     webhooks.deliver_due_webhooks(sweep=False)
     sent = receiver.payloads()[0]["case"]
     assert sent["reporter_phone"] != case.reporter_phone and "13912345678" not in sent["description"]
+
+
+def test_a_persons_account_without_a_password_is_still_no_service_account(local, receiver):
+    person = UserFactory(role="system")
+    person.set_unusable_password()
+    person.save()
+    if not hasattr(person, "is_service_account"):
+        pytest.skip("User.is_service_account arrives with the accounts change of issue 14")
+    assert "不是服务账号" in outbound.subscriber_problem(person)
