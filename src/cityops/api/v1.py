@@ -117,7 +117,9 @@ api = CityOpsAPI(
     auth=[api_key_auth, auth.bearer],
     renderer=Renderer(),
     parser=SafeParser(),
-    docs=Swagger(settings={"persistAuthorization": True}),
+    # /api/docs and /api/openapi.json are public on purpose (docs/integration.md): the interface
+    # contract only, no data. A token typed into the page is not kept in localStorage (shared PCs).
+    docs=Swagger(settings={"persistAuthorization": False}),
 )
 install_exception_handlers(api)
 
