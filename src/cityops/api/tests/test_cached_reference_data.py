@@ -14,6 +14,7 @@ from cityops.accounts.tests.factories import UserFactory
 from cityops.api import webhooks
 from cityops.api.models import WebhookDelivery, WebhookSubscription
 from cityops.api.tests.client import ApiClient
+from cityops.api.tests.service_accounts import service_account
 from cityops.catalog.models import Category, TimeLimit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,7 +75,7 @@ def test_a_changed_time_limit_applies_to_the_next_case(operator, report, categor
 def test_a_new_webhook_subscription_receives_the_next_event(operator, report):
     api = ApiClient(operator)
     assert api.post("/cases", report()).status_code == 201  # "nobody subscribes" is now cached
-    WebhookSubscription.objects.create(name="大屏", account=UserFactory(role="leader"), url="https://example.org/hook",
+    WebhookSubscription.objects.create(name="大屏", account=service_account("leader"), url="https://example.org/hook",
                                        events=["*"], secret=webhooks.new_secret())
     number = api.post("/cases", report()).json()["number"]
     assert WebhookDelivery.objects.filter(case_event__case__number=number).count() == 1
