@@ -101,6 +101,8 @@ def test_json_answers_escape_markup_but_keep_the_exact_text(world):
     assert "<script>" not in created.content.decode() and "\\u003cscript\\u003e" in created.content.decode()
     assert created.json()["description"] == text
     number = created.json()["number"]
+    # Open311 publishes a case once registered (立案), issue 14.
+    Case.objects.filter(number=number).update(status="registered", registered_at=Case.objects.get(number=number).created_at)
     detail = Client().get(f"/open311/v2/requests/{number}.json")
     assert "<script>" not in detail.content.decode()
     assert detail.json()[0]["description"] == text
