@@ -181,8 +181,9 @@ def test_a_failed_chunk_removes_the_chunks_already_written(run, monkeypatch):
 
 def test_imported_cases_are_sent_to_webhooks_as_created_at_their_report_time(run, operator, django_capture_on_commit_callbacks):
     from cityops.api.models import WebhookDelivery, WebhookSubscription
+    from cityops.api.tests.service_accounts import service_account
 
-    leader = UserFactory(role="leader")
+    leader = service_account("leader")  # subscriptions belong to service accounts of role system
     WebhookSubscription.objects.create(name="大屏", account=leader, url="http://127.0.0.1:9/hook", events=["case.created"],
                                        secret="s" * 32)
     with django_capture_on_commit_callbacks(execute=True):
