@@ -11,17 +11,35 @@ from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as DjangoTOTPDevic
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cityops.accounts.admin_labels import localise_admin_names, permission_label
-from cityops.accounts.models import User
+from cityops.accounts.models import RoleKey, User
 from cityops.accounts.roles import ADMIN_ROLES, ROLES, role_label
-from cityops.accounts.services import check_separation_of_duties, may_assign_roles
+from cityops.accounts.selectors import with_role
+from cityops.accounts.services import (
+    check_group_permissions,
+    check_user_authorisations,
+    may_assign_roles,
+    password_reset_by_admin,
+    reset_password_hours,
+)
 from cityops.accounts.widgets import GridTreeWidget, grid_summary
 
 localise_admin_names()
 
 
+def group_role(group: Group) -> str | None:
+    """The role code bound to the group (its RoleKey), never read from the editable name."""
+    try:
+        return group.role_key.code
+    except RoleKey.DoesNotExist:
+        return None
+
+
 def role_choice_label(group: Group) -> str:
-    role = ROLES.get(group.name)
-    return f"{role.label}：{role.description}" if role and role.description else role_label(group.name)
+    code = group_role(group)
+    role = ROLES.get(code) if code else None
+    if role is None:
+        return f"{group.name}（自定义组）"
+    return f"{role.label}：{role.description}" if role.description else role_label(code)
 
 
 class RoleField(forms.ModelMultipleChoiceField):
@@ -57,15 +75,23 @@ class UserAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "groups" in self.fields:  # in the order of `roles.ROLES`, unknown groups last
             rank = {code: i for i, code in enumerate(ROLES)}
-            groups = sorted(self.fields["groups"].queryset, key=lambda g: (rank.get(g.name, len(rank)), g.name))
+            queryset = self.fields["groups"].queryset.select_related("role_key")
+            groups = sorted(queryset, key=lambda g: (rank.get(group_role(g), len(rank)), g.name))
             self.fields["groups"].choices = [(g.pk, role_choice_label(g)) for g in groups]
+
+    def clean_must_change_password(self):
+        value = self.cleaned_data.get("must_change_password")
+        if self.instance.pk and self.instance.must_change_password and not value:
+            # Only the owner ends an initial password, by replacing it (the reset stays audited).
+            raise ValidationError("初始密码须由本人登录后修改，管理员不能取消“须修改初始密码”。")
+        return value
 
     def clean(self):
         cleaned = super().clean()
         groups = cleaned.get("groups")
         if groups is not None:
-            try:
-                check_separation_of_duties(g.name for g in groups)
+            try:  # two admin roles, or an admin role holding more than its role through any group
+                check_user_authorisations(self.instance, group_pks=[g.pk for g in groups])
             except ValidationError as exc:
                 self.add_error("groups", exc)
         return cleaned
@@ -80,7 +106,7 @@ class RoleListFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(groups__name=self.value())
+            return with_role(queryset, self.value())
         return queryset
 
 
@@ -105,7 +131,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description="角色")
     def role_list(self, obj: User) -> str:
-        return "、".join(role_label(g.name) for g in obj.groups.all())
+        return "、".join(role_label(c) if (c := group_role(g)) else g.name for g in obj.groups.all())
 
     @admin.display(description="密码")
     def password_status(self, obj: User) -> str:
@@ -126,7 +152,7 @@ class UserAdmin(DjangoUserAdmin):
         return grid_summary(obj.grids.select_related("street", "community"))
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("department").prefetch_related("groups")
+        return super().get_queryset(request).select_related("department").prefetch_related("groups__role_key")
 
     # 三员分立: the system administrator manages accounts but not their roles, and not the
     # accounts of the other administrators (resetting their password would be taking their
@@ -138,6 +164,10 @@ class UserAdmin(DjangoUserAdmin):
         if user.is_superuser:
             return True
         if not user.has_perm("accounts.change_user"):
+            return False
+        if obj is not None and obj.is_service_account:
+            # Service accounts carry API keys: their role and scope are the security
+            # administrator's (role assignment), their keys are revoked in the key admin.
             return False
         return obj is None or obj.pk == user.pk or not obj.role_codes & ADMIN_ROLES
 
@@ -155,7 +185,10 @@ class UserAdmin(DjangoUserAdmin):
         if not self._may_assign_roles(request, obj):
             fields.append("role_display")
         if not self._may_edit_account(request, obj):
-            fields += [f for f in UserAdminForm.Meta.fields if f not in ("groups", "grids")] + ["grid_display"]
+            # A service account's department is its scope: set with its role, by the role assigner.
+            keep = ("groups", "grids", "department") if obj.is_service_account and self._may_assign_roles(request, obj) \
+                else ("groups", "grids")
+            fields += [f for f in UserAdminForm.Meta.fields if f not in keep] + ["grid_display"]
         return fields
 
     def get_fieldsets(self, request, obj=None):
@@ -176,10 +209,33 @@ class UserAdmin(DjangoUserAdmin):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def user_change_password(self, request, id, form_url=""):
+        """An administrator's password reset. Nobody chooses the new password: a random initial
+        password is shown once, expires after CITYOPS_RESET_PASSWORD_HOURS and must be replaced
+        at the first sign-in; the account's sessions end, its authenticator stays (so whoever
+        reset it still lacks the owner's second factor), and the reset and the owner's change
+        that follows name the resetter in the audit trail."""
+        from django.contrib import messages
+        from django.http import HttpResponseRedirect
+        from django.template.response import TemplateResponse
+
         target = self.get_object(request, id)
-        if target is not None and not self._may_edit_account(request, target):
+        if target is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, id)
+        if not self._may_edit_account(request, target) or target.is_service_account:
             raise PermissionDenied
-        return super().user_change_password(request, id, form_url)
+        if request.method == "POST":
+            password = password_reset_by_admin(user=target, actor=request.user, request=request)
+            messages.warning(
+                request,
+                f"已重置“{target}”的密码。初始密码（只显示这一次，请当面或以密封方式交给本人，"
+                f"{reset_password_hours():g} 小时内有效，首次登录须修改）：{password}",
+            )
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[target.pk]))
+        context = {
+            **self.admin_site.each_context(request), "title": f"重置密码：{target}", "original": target,
+            "opts": self.opts, "has_otp": target.totpdevice_set.filter(confirmed=True).exists(),
+        }
+        return TemplateResponse(request, "admin/accounts/user/reset_password.html", context)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -187,7 +243,9 @@ class UserAdmin(DjangoUserAdmin):
         from cityops.accounts.roles import ROLES
 
         user = form.instance
-        staff = any(ROLES[g.name].staff for g in user.groups.all() if g.name in ROLES)
+        if hasattr(user, "_role_codes"):
+            del user._role_codes
+        staff = any(ROLES[c].staff for c in user.role_codes if c in ROLES)
         if user.is_staff != staff and not user.is_superuser:
             User.objects.filter(pk=user.pk).update(is_staff=staff)
 
@@ -195,28 +253,56 @@ class UserAdmin(DjangoUserAdmin):
 admin.site.unregister(Group)
 
 
+class RoleAdminForm(forms.ModelForm):
+    class Meta:
+        model = Group
+        fields = ["name", "permissions"]
+
+    def clean(self):
+        cleaned = super().clean()
+        permissions = cleaned.get("permissions")
+        if permissions is not None and self.instance.pk is not None:
+            # Only what is added is checked, as the signal does: roles_sync may have left a
+            # permission a later table no longer forbids. The role comes from the group's key.
+            before = set(self.instance.permissions.values_list("pk", flat=True))
+            adding = [p for p in permissions if p.pk not in before]
+            try:
+                check_group_permissions(self.instance, adding)
+            except ValidationError as exc:
+                self.add_error("permissions", exc)
+        elif permissions is not None:
+            try:
+                check_group_permissions(None, permissions)
+            except ValidationError as exc:
+                self.add_error("permissions", exc)
+        return cleaned
+
+
 @admin.register(Group)
 class RoleAdmin(DjangoGroupAdmin):
-    """Roles are groups named by code (`accounts/roles.py`); shown by their Chinese names.
+    """Roles are groups bound to a role code by `RoleKey` (`accounts/roles.py`); shown by their
+    Chinese names. The name is a label: renaming a group changes neither its role nor its limits.
 
     Their permissions are set by `cityops roles_sync` from `ROLE_PERMISSIONS`; an edit here
     lasts until the next sync."""
 
+    form = RoleAdminForm
     list_display = ["role_name", "code", "description", "member_count"]
     search_fields = ["name"]
     ordering = ["name"]
 
     @admin.display(description="角色名称")
     def role_name(self, obj: Group) -> str:
-        return role_label(obj.name)
+        code = group_role(obj)
+        return role_label(code) if code else obj.name
 
-    @admin.display(description="角色代码", ordering="name")
+    @admin.display(description="角色代码", ordering="role_key__code")
     def code(self, obj: Group) -> str:
-        return obj.name
+        return group_role(obj) or "—（自定义组）"
 
     @admin.display(description="职责")
     def description(self, obj: Group) -> str:
-        role = ROLES.get(obj.name)
+        role = ROLES.get(group_role(obj) or "")
         return role.description if role else ""
 
     @admin.display(description="用户数", ordering="member_count")
@@ -224,13 +310,20 @@ class RoleAdmin(DjangoGroupAdmin):
         return obj.member_count
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(member_count=Count("user"))
+        return super().get_queryset(request).select_related("role_key").annotate(member_count=Count("user"))
+
+    def get_readonly_fields(self, request, obj=None):
+        # A role group keeps its name (it is how people recognise it); its role is the key anyway.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and group_role(obj) and not request.user.is_superuser:
+            fields.append("name")
+        return fields
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "name":
-            field.label = "角色代码"
-            field.help_text = "与 accounts/roles.py 中的代码一致，程序按代码识别角色，请勿修改。"
+            field.label = "组名"
+            field.help_text = "仅为显示名称；角色由系统内部的角色标识确定，改名不会改变角色。"
         return field
 
     def formfield_for_manytomany(self, db_field, request=None, **kwargs):

@@ -21,7 +21,7 @@ def _load(user) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     probe = type(user)(pk=user.pk, is_active=True)
     own = frozenset(_backend.get_user_permissions(probe))
     via_groups = frozenset(_backend.get_group_permissions(probe))
-    roles = frozenset(user.groups.values_list("name", flat=True))
+    roles = frozenset(user.groups.filter(role_key__isnull=False).values_list("role_key__code", flat=True))
     return own, via_groups, roles
 
 

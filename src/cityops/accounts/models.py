@@ -3,6 +3,8 @@ department or grids a user acts for."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -36,6 +38,13 @@ class User(AbstractUser):
     password_changed_at = models.DateTimeField("密码修改时间", default=timezone.now)
     # The session of the latest login, for the optional single-session rule.
     current_session_key = models.CharField("当前会话", max_length=64, blank=True, editable=False)
+    # An account of another system, made by the API-key service (`api.keys.service_account_create`);
+    # only such accounts carry API keys. Never set through a form.
+    is_service_account = models.BooleanField("服务账号", default=False, editable=False)
+    # An administrator's reset: who and when. The reset password is an initial password that
+    # expires after CITYOPS_RESET_PASSWORD_HOURS; cleared when the owner sets their own.
+    password_reset_by = models.CharField("密码重置人", max_length=150, blank=True, editable=False)
+    password_reset_at = models.DateTimeField("密码重置时间", null=True, blank=True, editable=False)
 
     objects = CityOpsUserManager()
 
@@ -53,9 +62,13 @@ class User(AbstractUser):
             # service) is an initial password, which the owner must replace at the next login.
             self.must_change_password = getattr(self, "_initial_password", True)
             self._initial_password = True
+            if not self.must_change_password:  # the owner's own password ends an administrator's reset
+                self.password_reset_by, self.password_reset_at = "", None
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "password_changed_at", "must_change_password"}
+                kwargs["update_fields"] = {
+                    *update_fields, "password_changed_at", "must_change_password", "password_reset_by", "password_reset_at",
+                }
         super().save(*args, **kwargs)
         if new_password and self.has_usable_password():
             PasswordHistory.record(self)
@@ -63,10 +76,28 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    def check_password(self, raw_password) -> bool:
+        # A password an administrator reset is good only for a short while: the owner is to
+        # replace it at once, and a forgotten one cannot be used weeks later by whoever saw it.
+        if self.reset_password_expired():
+            return False
+        return super().check_password(raw_password)
+
+    def reset_password_expired(self, now=None) -> bool:
+        if not (self.must_change_password and self.password_reset_at):
+            return False
+        from cityops.accounts.services import reset_password_hours
+
+        hours = reset_password_hours()
+        return (now or timezone.now()) - self.password_reset_at > timedelta(hours=hours)
+
     @property
     def role_codes(self) -> set[str]:
+        """The codes of the roles this user holds, read from the groups' role keys (never their names)."""
         if not hasattr(self, "_role_codes"):
-            self._role_codes = set(self.groups.values_list("name", flat=True))
+            self._role_codes = set(
+                self.groups.filter(role_key__isnull=False).values_list("role_key__code", flat=True)
+            )
         return self._role_codes
 
     def has_role(self, *codes: str) -> bool:
@@ -95,3 +126,23 @@ class PasswordHistory(models.Model):
         keep = max(int(getattr(settings, "CITYOPS_PASSWORD_HISTORY", 5)), 1)
         stale = cls.objects.filter(user=user).values_list("pk", flat=True)[keep:]
         cls.objects.filter(pk__in=list(stale)).delete()
+
+
+class RoleKey(models.Model):
+    """The stable identity of a role group: `code` is a role of `accounts.roles.ROLES`.
+
+    Bound by `roles_sync` (and the 0003 migration for existing groups); no admin form edits
+    it, and a group bound to a role cannot be deleted, so renaming a group changes only its
+    label: no group name makes a group another role, or no role."""
+
+    code = models.CharField("角色代码", max_length=32, unique=True, editable=False)
+    group = models.OneToOneField(
+        "auth.Group", verbose_name="组", on_delete=models.PROTECT, related_name="role_key", editable=False,
+    )
+
+    class Meta:
+        verbose_name = "角色标识"
+        verbose_name_plural = "角色标识"
+
+    def __str__(self) -> str:
+        return self.code

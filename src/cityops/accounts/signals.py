@@ -1,5 +1,7 @@
-"""Last line of defence for 三员分立 (whatever path adds groups to a user, two admin roles never
-meet); every login claims its session, every logout is audited with its reason."""
+"""Last line of defence for 三员分立: whatever path adds groups or permissions to a user or a
+group (forms, scripts, the reverse side of the relation), two admin roles never meet and an
+administrator never holds more than its role. Roles are read from the groups' role keys, never
+from their names. Every login claims its session, every logout is audited with its reason."""
 
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out
@@ -8,19 +10,33 @@ from django.dispatch import receiver
 
 from cityops.accounts.authcache import authorisations
 from cityops.accounts.models import User
-from cityops.accounts.services import check_separation_of_duties
+from cityops.accounts.services import check_user_authorisations
 from cityops.accounts.sessions import REASON_USER, session_claim
 from cityops.audit.models import AuditAction
 from cityops.audit.services import audit_record
 
 
 @receiver(m2m_changed, sender=User.groups.through)
-def refuse_two_admin_roles(sender, instance, action, pk_set, **kwargs):
-    if action != "pre_add" or not isinstance(instance, User):
+def refuse_two_admin_roles(sender, instance, action, reverse, pk_set, **kwargs):
+    """user.groups.add(…) and group.user_set.add(…) alike."""
+    if action != "pre_add" or not pk_set:
         return
-    adding = set(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True))
-    current = set(instance.groups.values_list("name", flat=True))
-    check_separation_of_duties(current | adding)
+    if not reverse:
+        check_user_authorisations(instance, add_group_pks=pk_set)
+        return
+    for user in User.objects.filter(pk__in=pk_set):
+        check_user_authorisations(user, add_group_pks=[instance.pk])
+
+
+@receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="cityops.accounts.user_permissions")
+def refuse_direct_grants_to_admins(sender, instance, action, reverse, pk_set, **kwargs):
+    if action != "pre_add" or not pk_set:
+        return
+    if not reverse:
+        check_user_authorisations(instance, add_permissions=pk_set)
+        return
+    for user in User.objects.filter(pk__in=pk_set):
+        check_user_authorisations(user, add_permissions=[instance])
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="cityops.accounts.authcache.user_groups")
@@ -55,18 +71,16 @@ def record_logout(sender, request, user, **kwargs):
 @receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="cityops.accounts.group_permissions")
 def refuse_admin_permissions_elsewhere(sender, instance, action, reverse, pk_set, **kwargs):
     """Whatever path adds permissions to a group (the admin, a script), the split holds."""
-    from django.contrib.auth.models import Permission
-
     from cityops.accounts.services import check_group_permissions
 
     if action != "pre_add" or not pk_set:
         return
     if reverse:  # permission.group_set.add(group, …)
-        groups = list(Group.objects.filter(pk__in=pk_set).values_list("name", flat=True))
+        groups = list(Group.objects.filter(pk__in=pk_set))
         names = [f"{instance.content_type.app_label}.{instance.codename}"]
     else:
-        groups = [instance.name]
+        groups = [instance]
         names = [f"{app}.{code}" for app, code in Permission.objects.filter(pk__in=pk_set).values_list("content_type__app_label", "codename")]
-    for name in groups:
-        check_group_permissions(name, names)
+    for group in groups:
+        check_group_permissions(group, names)
 

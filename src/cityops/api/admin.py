@@ -15,7 +15,7 @@ from cityops.api.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from cityops.catalog.models import Category, Department
+from cityops.catalog.models import Category
 
 
 @admin.register(ApiToken)
@@ -43,42 +43,31 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 class ApiKeyCreateForm(forms.ModelForm):
-    role = forms.ChoiceField(label="服务账号角色", choices=[(c, f"{c} {r.label}") for c, r in keys.roles.ROLES.items()
-                                                        if c in keys.KEY_ROLES], initial="system", required=False)
-    department_code = forms.CharField(label="部门编码", required=False, help_text="部门处置人员角色必填")
+    """A key always gets a new service account of role `system` (submit cases, read their own).
+
+    三员分立: no `user` field (a key is never bound to a person's account) and no role choice; a
+    business role or department scope is given to the service account afterwards by the
+    security administrator, in the user admin (docs/security.md, "API keys")."""
 
     class Meta:
         model = ApiKey
-        fields = ["name", "user"]
-        help_texts = {"user": "绑定已有账号；留空则按下面的角色新建服务账号"}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].required = False
-
-    def clean(self):
-        data = super().clean()
-        if data.get("user"):
-            return data
-        role, code = data.get("role"), (data.get("department_code") or "").strip()
-        if not role:
-            raise forms.ValidationError("请选择已有账号，或指定新服务账号的角色。")
-        if code and not Department.objects.filter(code=code, active=True).exists():
-            self.add_error("department_code", f"部门编码不存在或已停用：{code}")
-        if role == keys.roles.DEPARTMENT and not code:
-            self.add_error("department_code", "部门处置人员角色须指定部门。")
-        return data
+        fields = ["name"]
+        help_texts = {"name": "接入系统名称。将新建“外部系统”服务账号；如需业务角色，由安全管理员在用户管理中为该服务账号分配。"}
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are shown once, in the message after they are created; only their digest is stored."""
 
-    list_display = ["name", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "prefix", "user", "service_roles", "created_at", "created_by", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "user__username"]
-    readonly_fields = ["name", "user", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+    readonly_fields = ["name", "user", "service_roles", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
     actions = ["revoke"]
+
+    @admin.display(description="服务账号角色")
+    def service_roles(self, obj: ApiKey) -> str:
+        return "、".join(keys.roles.role_label(c) for c in sorted(obj.user.role_codes)) or "—"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -90,7 +79,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name", "user", "role", "department_code"]
+            return ["name"]
         return self.readonly_fields
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -102,8 +91,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         try:
             issued = keys.apikey_issue(
-                name=data["name"], user=data.get("user"), role=data.get("role") or None,
-                department_code=data.get("department_code") or None, created_by=request.user.get_username(),
+                name=data["name"], role=keys.roles.SYSTEM, created_by=request.user.get_username(),
+                actor=request.user, request=request,
             )
         except keys.KeyIssueError as exc:
             self.message_user(request, f"未创建：{exc}", messages.ERROR)

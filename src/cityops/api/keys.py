@@ -4,6 +4,14 @@ A key is `cok_<prefix>_<secret>`. The prefix finds the row; only the SHA-256 dig
 the secret is stored, so the key is shown once, when it is issued. A key acts as its
 service account: the account's role and department scope decide what the key may do,
 exactly as for a person using the API.
+
+三员分立 (docs/security.md, "API keys"): a key is bound only to a service account made by this
+module (`User.is_service_account`), never to a person's account, and a key bound to anything
+else is refused. The system administrator (admin) and the command line issue keys only for new
+service accounts of role `system` (submit cases, read their own); a business role or scope on
+a service account is given by the security administrator, as any role (user admin), so a
+business-role key always needs two people. Issuing is audited with the issuer as actor, every
+use with the service account as actor.
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ HEADER = "X-API-Key"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Roles a system may act as. Administrator roles (三员) are for people only.
 KEY_ROLES = tuple(code for code in roles.ROLES if code not in roles.ADMIN_ROLES)
+# Roles an issuer (admin form, command line) may give a new service account itself; any other
+# role is assigned afterwards by the security administrator (two people, 三员分立).
+ISSUER_ROLES = (roles.SYSTEM,)
 
 
 class KeyRejected(Exception):
@@ -74,8 +85,7 @@ def _service_username(name: str) -> str:
 
 def service_account_create(*, name: str, role: str, department_code: str | None = None):
     """A user that cannot log in to the web pages, holding `role` (and the department scope)."""
-    from django.contrib.auth.models import Group
-
+    from cityops.accounts.selectors import role_group
     from cityops.accounts.services import roles_sync, user_set_roles
     from cityops.catalog.models import Department
 
@@ -89,18 +99,31 @@ def service_account_create(*, name: str, role: str, department_code: str | None 
     if role == roles.DEPARTMENT and department is None:
         raise KeyIssueError("部门处置人员角色须指定 --department。")
     User = get_user_model()
-    user = User(username=_service_username(name), display_name=name[:64], department=department)
+    user = User(username=_service_username(name), display_name=name[:64], department=department,
+                is_service_account=True)
     user.set_unusable_password()
     user.save()
-    if not Group.objects.filter(name=role).exists():
+    if role_group(role) is None:
         roles_sync()  # a fresh database whose role groups were never synced
     user_set_roles(user=user, role_codes=[role])
     return user
 
 
 def apikey_issue(*, name: str, user=None, role: str | None = None, department_code: str | None = None,
-                 created_by: str = "", now: datetime | None = None) -> IssuedKey:
-    """Issue a key for `user`, or for a new service account with `role` (and department)."""
+                 created_by: str = "", now: datetime | None = None, actor=None, issuer_rules: bool = False,
+                 request=None) -> IssuedKey:
+    """Issue a key for the service account `user`, or for a new service account with `role`.
+
+    `actor` is the person issuing (the admin), `issuer_rules` applies the issuer's limits
+    (admin and command line): a new service account of role `system` only. `user` must be a
+    service account (never a person's account)."""
+    if user is not None and not getattr(user, "is_service_account", False):
+        raise KeyIssueError("API 密钥只能绑定服务账号，不能绑定个人账号。")
+    if (actor is not None or issuer_rules) and user is None and role not in ISSUER_ROLES:
+        raise KeyIssueError(
+            f"签发密钥时只能新建“{roles.role_label(roles.SYSTEM)}”服务账号；"
+            "业务角色由安全管理员在用户管理中为该服务账号分配（三员分立）。"
+        )
     name = (name or "").strip()
     if not name or len(name) > 64:
         raise KeyIssueError("名称不能为空，且不超过 64 个字符。")
@@ -122,7 +145,22 @@ def apikey_issue(*, name: str, user=None, role: str | None = None, department_co
                 )
         except IntegrityError:
             raise KeyIssueError(f"名称已被使用：{name}") from None
+        _audit_issue(record, actor=actor, created_by=created_by, request=request)
     return IssuedKey(key=f"{KEY_PREFIX}{prefix}_{secret}", record=record)
+
+
+def _audit_issue(record: ApiKey, *, actor, created_by: str, request) -> None:
+    """The issuer is the actor; the key and its service account are the object."""
+    from cityops.audit.models import AuditAction
+    from cityops.audit.services import audit_record
+
+    user = record.user
+    audit_record(
+        action=AuditAction.ACCOUNT_CHANGE, actor=actor, actor_label="" if actor is not None else (created_by or "system"),
+        target=f"apikey:{record.name}", request=request,
+        details={"change": "api_key_issue", "key": record.name, "prefix": record.prefix,
+                 "service_account": user.get_username(), "roles": sorted(user.role_codes)},
+    )
 
 
 def apikey_authenticate(raw: str | None, *, now: datetime | None = None) -> ApiKey:
@@ -141,6 +179,8 @@ def apikey_authenticate(raw: str | None, *, now: datetime | None = None) -> ApiK
         raise KeyRejected("API 密钥已吊销。", record)
     if not record.user.is_active:
         raise KeyRejected("API 密钥的服务账号已停用。", record)
+    if not record.user.is_service_account:  # a key bound to a person (before the 三员 rule): never
+        raise KeyRejected("API 密钥未绑定服务账号，已停用；请重新签发。", record)
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=record.pk).update(last_used_at=now)
         record.last_used_at = now

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from cityops.accounts import roles
+from cityops.accounts.selectors import ROLE_LOOKUP
 from cityops.assessment import metrics
 from cityops.assessment.indicators import COUNTS, Indicator, Kind, grade, grade_label, indicators_for
 from cityops.assessment.models import AssessmentSnapshot
@@ -51,7 +52,7 @@ class Subject:
 def _role_users(kind: str) -> list[Subject]:
     from cityops.accounts.models import User
 
-    users = User.objects.filter(groups__name=PERSON_ROLES[Kind(kind)]).select_related("department").order_by("username").distinct()
+    users = User.objects.filter(**{ROLE_LOOKUP: PERSON_ROLES[Kind(kind)]}).select_related("department").order_by("username").distinct()
     return [Subject(u.pk, str(u), u.username, u.is_active) for u in users]
 
 

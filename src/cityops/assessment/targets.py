@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 
+from cityops.accounts.selectors import role_lookup
 from cityops.analytics import kpis
 from cityops.assessment import metrics
 from cityops.assessment.models import PerformanceTarget, TargetManualValue, TargetOp
@@ -162,7 +163,7 @@ def m_city_hotline(period: Period) -> Measured:
 def m_active_inspectors(period: Period) -> Measured:
     from cityops.accounts import roles
 
-    inspectors = _events(period, actor__groups__name=roles.INSPECTOR).values("actor").distinct().count()
+    inspectors = _events(period, **{role_lookup("actor"): roles.INSPECTOR}).values("actor").distinct().count()
     return Measured(Decimal(inspectors), f"有上报或核查记录的网格员 {inspectors} 人")
 
 

@@ -53,6 +53,11 @@ def _m2m_diff(instance, action: str, pk_set, names, attr: str) -> tuple[str, lis
     return None
 
 
+def _group_roles(pks) -> list[str]:
+    """Role groups by their role code (the name is an editable label), other groups by name."""
+    return sorted(code or name for name, code in Group.objects.filter(pk__in=pks).values_list("name", "role_key__code"))
+
+
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="cityops.audit.user_groups")
 def record_role_change(sender, instance, action, reverse, pk_set, **kwargs):
     if reverse:  # group.user_set.add(...): one entry per user
@@ -61,7 +66,7 @@ def record_role_change(sender, instance, action, reverse, pk_set, **kwargs):
             for username in User.objects.filter(pk__in=pk_set).values_list("username", flat=True):
                 _record(action=AuditAction.PERMISSION_CHANGE, target=f"user:{username}", details={f"roles_{verb}": [instance.name]})
         return
-    diff = _m2m_diff(instance, action, pk_set, lambda pks: sorted(Group.objects.filter(pk__in=pks).values_list("name", flat=True)), "groups")
+    diff = _m2m_diff(instance, action, pk_set, _group_roles, "groups")
     if diff and diff[1]:
         _record(action=AuditAction.PERMISSION_CHANGE, target=f"user:{instance.get_username()}", details={f"roles_{diff[0]}": diff[1]})
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 
 from cityops.accounts import roles
 from cityops.accounts.models import User
+from cityops.accounts.selectors import ROLE_LOOKUP
 from cityops.cases.models import Case, CaseEvent, Notification, NotificationKind
 from cityops.common.pii import mask_text
 
@@ -17,17 +18,17 @@ from cityops.common.pii import mask_text
 def department_members(department_id: int | None) -> list[User]:
     if not department_id:
         return []
-    return list(User.objects.filter(is_active=True, department_id=department_id, groups__name=roles.DEPARTMENT).distinct())
+    return list(User.objects.filter(is_active=True, department_id=department_id, **{ROLE_LOOKUP: roles.DEPARTMENT}).distinct())
 
 
 def dispatchers() -> list[User]:
-    return list(User.objects.filter(is_active=True, groups__name=roles.DISPATCHER).distinct())
+    return list(User.objects.filter(is_active=True, **{ROLE_LOOKUP: roles.DISPATCHER}).distinct())
 
 
 def grid_inspectors(grid_id: int | None) -> list[User]:
     if not grid_id:
         return []
-    return list(User.objects.filter(is_active=True, grids__id=grid_id, groups__name=roles.INSPECTOR).distinct())
+    return list(User.objects.filter(is_active=True, grids__id=grid_id, **{ROLE_LOOKUP: roles.INSPECTOR}).distinct())
 
 
 def notify(recipients: Iterable[User], case: Case | None, kind: str, message: str, dedupe_key: str = "") -> int:

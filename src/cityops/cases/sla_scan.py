@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from cityops.accounts import roles
 from cityops.accounts.models import User
+from cityops.accounts.selectors import ROLE_LOOKUP
 from cityops.cases import notifications
 from cityops.cases.models import Case, CaseEvent, Notification, NotificationKind, SlaLevel
 from cityops.cases.states import OPEN_STATUSES, Action
@@ -161,14 +162,14 @@ def _recipients() -> tuple[list[int], list[int], list[int]]:
     """(department ids, their members' user ids) as parallel lists, and the dispatchers' ids:
     the people `notifications.sla_alert` tells."""
     members = (
-        User.objects.filter(is_active=True, department_id__isnull=False, groups__name=roles.DEPARTMENT)
+        User.objects.filter(is_active=True, department_id__isnull=False, **{ROLE_LOOKUP: roles.DEPARTMENT})
         .values_list("department_id", "pk").distinct()
     )
     dept_ids, dept_users = [], []
     for department_id, user_id in members:
         dept_ids.append(department_id)
         dept_users.append(user_id)
-    dispatchers = list(User.objects.filter(is_active=True, groups__name=roles.DISPATCHER).values_list("pk", flat=True).distinct())
+    dispatchers = list(User.objects.filter(is_active=True, **{ROLE_LOOKUP: roles.DISPATCHER}).values_list("pk", flat=True).distinct())
     return dept_ids, dept_users, dispatchers
 
 

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from cityops.accounts.selectors import ROLE_LOOKUP
 from cityops.cases.scheduler import SCHEDULE, TASK_PREFIX
 from cityops.ops.jobs import get_cutoff, run_job, set_cutoff
 
@@ -92,7 +93,7 @@ def escalate_overdue(*, now: datetime | None = None) -> dict[str, Any]:
     lookback = timedelta(hours=float(getattr(settings, "CITYOPS_ESCALATE_LOOKBACK_HOURS", 72)))
     # A little overlap covers transactions that committed a deadline change late.
     since = (mark - timedelta(minutes=10)) if mark else cutoff - lookback
-    leaders = list(User.objects.filter(is_active=True, groups__name=roles.LEADER).distinct())
+    leaders = list(User.objects.filter(is_active=True, **{ROLE_LOOKUP: roles.LEADER}).distinct())
     cases = (
         Case.objects.filter(status__in=OPEN_STATUSES, clock_paused_at__isnull=True, deadline__gt=since, deadline__lte=cutoff)
         .only("pk", "number", "stage", "deadline", "title", "description")

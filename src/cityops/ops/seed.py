@@ -44,6 +44,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cityops.accounts.selectors import ROLE_LOOKUP
 from cityops.cases.models import Case, CaseEvent, CaseNumberCounter, Channel
 from cityops.cases.states import Action, Status
 from cityops.catalog import workcal
@@ -232,7 +233,7 @@ def load_reference(rng: np.random.Generator, points_per_grid: int = 48) -> Refer
             dept_user.setdefault(dept, pk)
 
     def first_with_role(role: str) -> int | None:
-        return User.objects.filter(is_active=True, groups__name=role).order_by("pk").values_list("pk", flat=True).first()
+        return User.objects.filter(is_active=True, **{ROLE_LOOKUP: role}).order_by("pk").values_list("pk", flat=True).first()
 
     return Reference(
         grid_id=grid_id, grid_community=grid_community, grid_street=grid_street, grid_weight=grid_weight, grid_points=pts,

@@ -24,6 +24,8 @@ from django.template.loader import get_template
 from django.test import RequestFactory
 from django.urls import get_resolver, resolve
 
+from cityops.accounts.selectors import ROLE_LOOKUP
+
 logger = logging.getLogger("cityops.web.warmup")
 
 # (path, role whose first active user renders it): the pages people open first.
@@ -45,7 +47,7 @@ def _project_templates() -> list[str]:
 
 
 def _render(path: str, role: str) -> int | None:
-    user = get_user_model().objects.filter(is_active=True, groups__name=role).order_by("pk").first()
+    user = get_user_model().objects.filter(is_active=True, **{ROLE_LOOKUP: role}).order_by("pk").first()
     if user is None:
         return None
     request = RequestFactory().get(path, HTTP_HOST="127.0.0.1")

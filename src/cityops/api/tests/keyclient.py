@@ -6,7 +6,21 @@ import json
 
 from django.test import Client
 
-from cityops.api.keys import apikey_issue
+from cityops.api.keys import IssuedKey, apikey_issue, service_account_create
+
+
+def key_like(person, name: str) -> IssuedKey:
+    """A key whose service account holds `person`'s roles and scope (department, grids):
+    keys are never bound to a person's account (三员分立), so tests that want "the API as
+    role X in scope Y" get a service account shaped like their fixture person."""
+    from cityops.accounts.services import user_set_roles
+
+    account = service_account_create(name=name, role="system")
+    account.department = person.department
+    account.save(update_fields=["department"])
+    account.grids.set(person.grids.all())
+    user_set_roles(user=account, role_codes=person.role_codes or {"system"})
+    return apikey_issue(name=name, user=account)
 
 
 class KeyClient:

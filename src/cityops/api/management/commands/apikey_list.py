@@ -17,14 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--active", action="store_true", help="只列出未吊销的密钥")
 
     def handle(self, *args, active=False, **options):
-        qs = ApiKey.objects.select_related("user__department").prefetch_related("user__groups").order_by("name")
+        qs = ApiKey.objects.select_related("user__department").order_by("name")
         if active:
             qs = qs.filter(revoked_at__isnull=True)
         rows = [("名称", "前缀", "服务账号", "角色", "部门", "创建", "最近使用", "状态")]
         for key in qs:
             user = key.user
             rows.append((
-                key.name, key.prefix, user.username, ",".join(sorted(g.name for g in user.groups.all())) or "-",
+                key.name, key.prefix, user.username, ",".join(sorted(user.role_codes)) or "-",
                 user.department.code if user.department_id else "-", _when(key.created_at), _when(key.last_used_at),
                 f"已吊销 {_when(key.revoked_at)}" if key.revoked_at else ("账号停用" if not user.is_active else "有效"),
             ))
