@@ -133,6 +133,8 @@ PAGES: dict[str, Rule] = {
     "accounts:otp_setup": Rule(SIGNED_IN),
     "accounts:otp_verify": Rule(SIGNED_IN, login_ok=True),  # without a device it sends on to setup
     "accounts:otp_disable": Rule(SIGNED_IN, method="POST"),
+    # One-time codes for a first binding of the second factor: the security administrator only.
+    "accounts:otp_enrolment_codes": Rule(frozenset({r.SECADMIN})),
     "web:home": Rule(SIGNED_IN),
     "web:login": Rule(EVERYONE),
     "web:logout": Rule(EVERYONE, method="POST", login_ok=True),

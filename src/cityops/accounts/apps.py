@@ -8,3 +8,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from cityops.accounts import checks, signals  # noqa: F401
+        from cityops.accounts.otp import admin_hide_enrolment_codes
+
+        admin_hide_enrolment_codes()

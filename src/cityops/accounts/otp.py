@@ -1,5 +1,14 @@
 """TOTP second factor (等保 2.0: 两种或两种以上组合的鉴别技术): enrolment, verification, lockout.
 
+First enrolment needs a one-time enrolment code (开通码) issued by the security administrator
+(`enrolment_code_issue`, from the secadmin's page or `cityops otp_enrolment_code` on the
+server), so the password alone never binds an authenticator: whoever learns a new admin's
+initial password cannot enrol their own phone. The code is a django-otp static token (one
+StaticDevice named ENROLMENT_DEVICE_NAME per user, one token, the newest replaces the older),
+valid CITYOPS_OTP_ENROLMENT_CODE_HOURS; issuing and redeeming it are audited, wrong codes count
+as login failures. Codes are needed for the OTP_REQUIRED_ROLES, and for everyone with
+CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL (the production default).
+
 Wrong codes lock the account like wrong passwords: AXES_FAILURE_LIMIT consecutive failures
 on the device refuse every code for AXES_COOLOFF_TIME. The count lives on the device
 (django-otp's throttling fields), so logging in again with the password does not reset it,
@@ -18,15 +27,20 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from qrcode.image.svg import SvgPathImage
 
+from cityops.accounts import roles
 from cityops.accounts.models import User
-from cityops.accounts.policy import otp_device
+from cityops.accounts.policy import otp_device, otp_required
 from cityops.audit.models import AuditAction
 from cityops.audit.services import audit_record
 
 DEVICE_NAME = "动态口令"
+ENROLMENT_DEVICE_NAME = "动态口令开通码"
+# Set in the session once the enrolment code is redeemed: the QR code may then be shown.
+ENROLMENT_SESSION_KEY = "_cityops_otp_enrolment_user"
 
 
 class OtpLocked(Exception):
@@ -124,3 +138,105 @@ def otp_remove(*, user: User, request=None) -> int:
             details={"change": "otp_remove"},
         )
     return count
+
+
+# ---------------------------------------------------------------- enrolment codes (开通码)
+
+
+class EnrolmentCodeRefused(Exception):
+    """The code cannot be issued as asked; `message` is for the security administrator."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def admin_hide_enrolment_codes() -> None:
+    """django-otp registers its static devices in the admin, where a superuser could add a token
+    and read it back; codes are issued only through `enrolment_code_issue` (audited)."""
+    from django.contrib import admin
+
+    if admin.site.is_registered(StaticDevice):
+        admin.site.unregister(StaticDevice)
+
+
+def enrolment_code_needed(user: User) -> bool:
+    """True when binding an authenticator needs a code: the user has no confirmed device (re-binding
+    needs the current factor instead, see the view) and the role requires the second factor, or
+    codes are required for everyone (CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL)."""
+    if otp_device(user) is not None:
+        return False
+    return otp_required(user) or bool(getattr(settings, "CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL", False))
+
+
+def enrolment_code_proven(request, user: User) -> bool:
+    return request.session.get(ENROLMENT_SESSION_KEY) == user.pk
+
+
+def _code_hours() -> int:
+    return int(getattr(settings, "CITYOPS_OTP_ENROLMENT_CODE_HOURS", 72))
+
+
+def _normalise(code: str) -> str:
+    return "".join(ch for ch in (code or "").lower() if ch.isalnum())
+
+
+def _display(token: str) -> str:
+    token = token.upper()
+    return "-".join(token[i : i + 4] for i in range(0, len(token), 4))
+
+
+@transaction.atomic
+def enrolment_code_issue(*, user: User, issued_by: User | None, request=None, now=None) -> tuple[str, object]:
+    """A new one-time enrolment code for `user` (shown once: only the token row holds it, and it
+    is deleted when used or replaced). `issued_by` is the security administrator (None: the
+    server's command line). Returns (code for display, expiry)."""
+    if issued_by is not None:
+        if not issued_by.has_role(roles.SECADMIN):
+            raise EnrolmentCodeRefused("只有安全管理员可以签发动态口令开通码。")
+        if issued_by.pk == user.pk:
+            raise EnrolmentCodeRefused("不能为自己签发开通码，请由另一名安全管理员签发。")
+    if not user.is_active or not user.has_usable_password():
+        raise EnrolmentCodeRefused("该账号已停用或不能登录网页（服务账号），无需开通码。")
+    StaticDevice.objects.filter(user=user, name=ENROLMENT_DEVICE_NAME).delete()
+    device = StaticDevice.objects.create(user=user, name=ENROLMENT_DEVICE_NAME, confirmed=True)
+    token = StaticToken.random_token() + StaticToken.random_token()[:4]  # 12 base32 characters, 60 bits
+    StaticToken.objects.create(device=device, token=token)
+    expires_at = device.created_at + timedelta(hours=_code_hours())
+    audit_record(
+        action=AuditAction.ACCOUNT_CHANGE, actor=issued_by, actor_label="" if issued_by else "命令行",
+        target=f"user:{user.get_username()}", request=request,
+        details={"change": "otp_enrolment_code_issued", "expires_at": expires_at.isoformat(),
+                 "via": "web" if issued_by else "cli"},
+    )
+    return _display(token), expires_at
+
+
+def enrolment_code_redeem(*, user: User, code: str, request, now=None) -> bool:
+    """Check and use up the user's enrolment code; on success this session may bind a new
+    authenticator (any half-done enrolment is discarded, so its secret is never reused)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        device = StaticDevice.objects.select_for_update().filter(user=user, name=ENROLMENT_DEVICE_NAME).first()
+        expired = device is not None and device.created_at + timedelta(hours=_code_hours()) <= now
+        if expired:
+            device.delete()
+        ok = device is not None and not expired and device.verify_token(_normalise(code))
+        if ok:
+            device.delete()
+            TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    if not ok:
+        audit_record(
+            action=AuditAction.LOGIN_FAILED, actor=user, target=f"user:{user.get_username()}", request=request,
+            details={"via": "web", "factor": "enrolment_code", "stage": "enrol",
+                     "reason": "expired" if expired else ("none" if device is None else "wrong")},
+        )
+        AxesProxyHandler.user_login_failed(sender=enrolment_code_redeem, credentials={"username": user.get_username()},
+                                           request=request)
+        return False
+    request.session[ENROLMENT_SESSION_KEY] = user.pk
+    audit_record(
+        action=AuditAction.ACCOUNT_CHANGE, actor=user, target=f"user:{user.get_username()}", request=request,
+        details={"change": "otp_enrolment_code_redeemed"},
+    )
+    return True

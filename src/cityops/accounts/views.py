@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import password_validators_help_texts
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cityops.accounts import policy, sessions
+from cityops.accounts import policy, roles, sessions
 from cityops.accounts.forms import OtpTokenForm, PasswordChangeForm
 from cityops.accounts.otp import (
+    ENROLMENT_SESSION_KEY,
+    EnrolmentCodeRefused,
     OtpLocked,
+    enrolment_code_issue,
+    enrolment_code_needed,
+    enrolment_code_proven,
+    enrolment_code_redeem,
     otp_enrolment_start,
     otp_qr_data_uri,
     otp_remove,
@@ -23,6 +33,18 @@ from cityops.accounts.otp import (
     otp_verify,
 )
 from cityops.accounts.services import password_change_by_owner
+
+
+class EnrolmentCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("开通码"), max_length=32, strip=True,
+        error_messages={"required": _("请输入安全管理员签发的开通码。")},
+    )
+
+
+class EnrolmentCodeIssueForm(forms.Form):
+    username = forms.CharField(label=_("用户名"), max_length=150, strip=True,
+                               error_messages={"required": _("请输入要开通动态口令的用户名。")})
 
 
 def _next_url(request) -> str:
@@ -62,6 +84,17 @@ def otp_setup(request):
     if policy.otp_device(user) is not None and not user.is_verified():
         # Re-enrolling needs the current factor: the password alone must not replace it.
         return redirect("accounts:otp_verify")
+    if enrolment_code_needed(user) and not enrolment_code_proven(request, user):
+        # First enrolment: the one-time code from the security administrator comes before the QR code.
+        code_form = EnrolmentCodeForm(request.POST or None)
+        if request.method == "POST" and code_form.is_valid():
+            if enrolment_code_redeem(user=user, code=code_form.cleaned_data["code"], request=request):
+                return redirect(f"{request.path}?{urlencode({'next': _next_url(request)})}")
+            code_form.add_error("code", _("开通码不正确或已过期，请向安全管理员申请新的开通码。"))
+        return render(request, "accounts/otp_enrolment_code.html", {
+            "form": code_form, "required": policy.otp_required(user), "next": _next_url(request),
+            "hours": getattr(settings, "CITYOPS_OTP_ENROLMENT_CODE_HOURS", 72),
+        }, status=400 if code_form.errors else 200)
     form = OtpTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -69,6 +102,7 @@ def otp_setup(request):
         except OtpLocked:
             return _locked(request)
         if device is not None:
+            request.session.pop(ENROLMENT_SESSION_KEY, None)
             messages.success(request, _("动态口令已绑定，以后每次登录都需要输入。"))
             return redirect(_next_url(request))
         form.add_error("token", _("动态口令不正确，请核对手机时间后重试。"))
@@ -77,6 +111,31 @@ def otp_setup(request):
         "form": form, "qr": otp_qr_data_uri(device), "secret": otp_secret(device),
         "required": policy.otp_required(user), "next": _next_url(request),
     })
+
+
+@login_required
+def otp_enrolment_codes(request):
+    """The security administrator issues a one-time enrolment code for a user (shown once, audited)."""
+    if not request.user.has_role(roles.SECADMIN):
+        raise PermissionDenied(_("只有安全管理员可以签发动态口令开通码。"))
+    form = EnrolmentCodeIssueForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        target = get_user_model().objects.filter(username=form.cleaned_data["username"]).first()
+        if target is None:
+            form.add_error("username", _("用户不存在。"))
+        else:
+            try:
+                code, expires_at = enrolment_code_issue(user=target, issued_by=request.user, request=request)
+            except EnrolmentCodeRefused as exc:
+                form.add_error("username", exc.message)
+            else:
+                issued = {"user": target, "code": code, "expires_at": expires_at}
+                form = EnrolmentCodeIssueForm()
+    response = render(request, "accounts/otp_enrolment_codes.html", {"form": form, "issued": issued},
+                      status=400 if form.is_bound and form.errors else 200)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -104,6 +163,7 @@ def security(request):
     return render(request, "accounts/security.html", {
         "device": policy.otp_device(user), "required": policy.otp_required(user),
         "expires_at": policy.password_expires_at(user), "changed_at": user.password_changed_at,
+        "is_secadmin": user.has_role(roles.SECADMIN),
     })
 
 

@@ -23,3 +23,13 @@ def wrong_code_for(device: TOTPDevice) -> str:
     while str(candidate) in valid:
         candidate += 1
     return str(candidate)
+
+
+def pass_enrolment_code(client, user) -> None:
+    """What a new account does first: redeem a one-time enrolment code issued for it (here by
+    the command line), so the setup page goes on to the QR code."""
+    from cityops.accounts.otp import enrolment_code_issue
+
+    code, _expires = enrolment_code_issue(user=user, issued_by=None)
+    response = client.post("/account/otp/setup/", {"code": code})
+    assert response.status_code == 302, response.content.decode()[:500]

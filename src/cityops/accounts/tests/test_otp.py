@@ -11,7 +11,7 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cityops.accounts.tests.factories import UserFactory
-from cityops.accounts.tests.helpers import code_for, wrong_code_for
+from cityops.accounts.tests.helpers import code_for, pass_enrolment_code, wrong_code_for
 from cityops.api.tests.client import ApiClient
 from cityops.audit.models import AuditAction, AuditEntry
 
@@ -89,7 +89,9 @@ def test_a_voluntary_enrolment_is_asked_for_at_login_too(client):
 
 
 def test_the_setup_page_shows_a_qr_code_as_data_and_no_script(client, enforced):
-    client.force_login(UserFactory(role="sysadmin"))
+    user = UserFactory(role="sysadmin")
+    client.force_login(user)
+    pass_enrolment_code(client, user)
     body = client.get(SETUP).content.decode()
     assert "绑定动态口令" in body
     assert re.search(r'<img class="otp-qr" src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+"', body)
@@ -101,6 +103,7 @@ def test_the_setup_page_shows_a_qr_code_as_data_and_no_script(client, enforced):
 def test_enrolment_with_the_right_code_confirms_the_device_and_is_audited(client, enforced):
     user = UserFactory(role="auditor")
     client.force_login(user)
+    pass_enrolment_code(client, user)
     client.get(SETUP)
     device = TOTPDevice.objects.get(user=user)
     response = submit(client, SETUP, code_for(device), next="/")
@@ -108,13 +111,14 @@ def test_enrolment_with_the_right_code_confirms_the_device_and_is_audited(client
     device.refresh_from_db()
     assert device.confirmed
     assert client.get("/").status_code == 200  # the enrolment verified this session
-    entry = AuditEntry.objects.get(action=AuditAction.ACCOUNT_CHANGE)
+    entry = AuditEntry.objects.get(action=AuditAction.ACCOUNT_CHANGE, details__change="otp_enrol")
     assert entry.details == {"change": "otp_enrol"} and entry.actor == user
 
 
 def test_enrolment_with_a_wrong_code_is_refused_and_audited(client, enforced):
     user = UserFactory(role="auditor")
     client.force_login(user)
+    pass_enrolment_code(client, user)
     client.get(SETUP)
     device = TOTPDevice.objects.get(user=user)
     response = submit(client, SETUP, wrong_code_for(device))
