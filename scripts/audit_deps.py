@@ -5,9 +5,12 @@ service cannot answer for a package (no network, or a mirror without the per-ver
 pip-audit skips the package and still prints "No known vulnerabilities found". This script
 reads pip-audit's JSON instead and says what was and was not checked:
 
-* exit 1 if any audited package has a known vulnerability (always a failure);
-* exit 0 with a loud warning if packages could not be audited, unless AUDIT_REQUIRE_DB=1
-  (set it on CI runners that do reach PyPI), in which case that is a failure too (exit 2);
+* exit 1 if any audited package has a known vulnerability (always a failure, waiver or not);
+* exit 2 if any locked package could not be audited (0 of N when no vulnerability database is
+  reachable): an audit that checked nothing is not a pass;
+* the same with AUDIT_OFFLINE_OK=1, an explicit waiver for machines without a reachable
+  vulnerability database: exit 0, with the waiver printed on stdout and stderr so it shows in
+  every log (CI sets it in `.ci/run`, with the reason);
 * exit 0 when every package was audited and none is vulnerable.
 """
 
@@ -50,15 +53,24 @@ def main(requirements: str = "requirements.lock") -> int:
     if vulnerable:
         return 1
     if skipped:
+        reason = skipped[0]["skip_reason"]
         print(
-            f"WARNING: {len(skipped)} packages could NOT be audited (vulnerability service unreachable or "
-            f"incomplete), e.g. {skipped[0]['skip_reason']}. This is not a clean bill of health: rerun "
-            "`make audit` where https://pypi.org/pypi/<name>/<version>/json answers.",
+            f"pip-audit: {len(skipped)} of {len(dependencies)} locked packages could NOT be audited (no vulnerability "
+            f"database answered, e.g. {reason}). An audit that checks nothing is not a pass: run `make audit` where "
+            "https://pypi.org/pypi/<name>/<version>/json answers.",
             file=sys.stderr,
         )
-        return 2 if os.environ.get("AUDIT_REQUIRE_DB") == "1" else 0
+        if os.environ.get("AUDIT_OFFLINE_OK") == "1":
+            waiver = (
+                f"AUDIT WAIVED (AUDIT_OFFLINE_OK=1): {len(skipped)} of {len(dependencies)} packages were not checked "
+                "for known vulnerabilities."
+            )
+            print(waiver)
+            print(waiver, file=sys.stderr)
+            return 0
+        print("Set AUDIT_OFFLINE_OK=1 to waive this explicitly on a machine without access.", file=sys.stderr)
+        return 2
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main(*sys.argv[1:]))
