@@ -288,6 +288,9 @@ PUBLIC_STATUSES = frozenset(Status) - {Status.NEW, Status.REJECTED}
 # A case's point closer than this (degrees, ≈ 0.1 m) to a photo's EXIF position came from it.
 EXIF_TOLERANCE = 1e-6
 NAME_MASK = "**"
+# The parts of an address inside a building (3 单元 502 室, 5 号楼, 2 栋): they point at one
+# home, so their numbers are hidden; street numbers (东关大街 12 号) stay, they name a place.
+_HOME_PARTS = re.compile(r"[0-9０-９一二三四五六七八九十百零〇]+(?=\s*(?:号楼|栋|幢|单元|室|户|层|楼))")
 _HONORIFICS = "先生|女士|小姐|师傅|阿姨|大爷|大妈|老师|同志|老人"
 
 
@@ -373,9 +376,10 @@ def _without_name(text: str, name: str) -> str:
 
 def public_text(text: str, *, name: str = "") -> str:
     """Free text as the public may read it: the reporter's name removed, phone numbers,
-    ID-card numbers, bank cards and e-mails masked (`cityops.common.pii`)."""
-    text = _without_name(text or "", name)
-    return _NOT_XML.sub("", pii.mask_text(text))
+    ID-card numbers, bank cards and e-mails masked (`cityops.common.pii`), and the numbers of
+    building, unit, floor and room hidden."""
+    text = pii.mask_text(_without_name(text or "", name))
+    return _NOT_XML.sub("", _HOME_PARTS.sub("*", text))
 
 
 # ---------------------------------------------------------------- services

@@ -166,6 +166,12 @@ def test_the_description_masks_phone_id_card_and_the_reporters_name(web, people,
         assert private not in body
 
 
+def test_the_description_hides_building_unit_and_room_numbers(web, people, category):
+    case = registered(people, category, description="我家住东关大街 12 号 3 单元 502 室，5号楼楼下垃圾没人清，二层也有")
+    got = listed(web)[case.number]
+    assert got["description"] == "我家住东关大街 12 号 * 单元 * 室，*号楼楼下垃圾没人清，*层也有"
+
+
 def test_the_answer_in_status_notes_is_redacted_too(web, people, category):
     case = registered(people, category, reporter_name="李四")
     Case.objects.filter(pk=case.pk).update(status="closed", closed_at=timezone.now(),
