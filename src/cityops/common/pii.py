@@ -21,11 +21,14 @@ _ID_CARD = re.compile(_EDGE_BEFORE + r"[1-9][0-9]{16}[0-9Xx]" + _EDGE_AFTER)
 _MOBILE = re.compile(_EDGE_BEFORE + r"(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}" + _EDGE_AFTER)
 _LANDLINE = re.compile(_EDGE_BEFORE + r"0[1-9][0-9]{1,2}-?[2-9][0-9]{6,7}" + _EDGE_AFTER)
 _CARD = re.compile(_EDGE_BEFORE + r"[1-9][0-9]{3}(?:[- ]?[0-9]{4}){2,3}(?:[0-9]{1,3})?" + _EDGE_AFTER)
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# starts only where a local part can start, so a long run of letters is scanned once, not once per letter
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
-# Every pattern above needs a run of at least seven digits, separators and check characters, or
-# an "@": one cheap search rules out most texts (an address, "12号楼") before the five scans.
-_CANDIDATE = re.compile(r"[0-9][0-9 -]{5,}[0-9Xx]|@")
+# Every number pattern above needs a run of at least seven digits, separators and check
+# characters, and an e-mail an "@": cheap tests that rule out most texts (an address, "12号楼")
+# before the scans (the e-mail scan in particular retries at every character of a digit run).
+_NUMBER_RUN = re.compile(r"[0-9][0-9 -]{5,}[0-9Xx]")
+_NOT_DIGIT = re.compile(r"[^0-9]")
 # Full-width digits, letters and separators (typed with a Chinese input method) are read as their
 # ASCII forms, one character for one, so positions in the original text stay the same.
 _WIDE = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF38: ord("X"), 0xFF58: ord("x"), 0xFF0D: ord("-"),
@@ -65,7 +68,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    return _NOT_DIGIT.sub("", text)
 
 
 def find_personal(text: str) -> list[Found]:
@@ -74,7 +77,9 @@ def find_personal(text: str) -> list[Found]:
         return []
     if _HAS_WIDE.search(text):
         text = text.translate(_WIDE)
-    if not _CANDIDATE.search(text):
+    has_email = "@" in text
+    has_number = _NUMBER_RUN.search(text) is not None
+    if not has_email and not has_number:
         return []
     found: list[Found] = []
     taken: list[tuple[int, int]] = []
@@ -87,8 +92,11 @@ def find_personal(text: str) -> list[Found]:
             taken.append((match.start(), match.end()))
             found.append(Found(kind, match.start(), match.end(), match.group()))
 
-    for m in _EMAIL.finditer(text):
-        add("email", m)
+    if has_email:
+        for m in _EMAIL.finditer(text):
+            add("email", m)
+    if not has_number:
+        return found
     for m in _ID_CARD.finditer(text):
         if id_card_valid(m.group()):
             add("id_card", m)

@@ -58,3 +58,9 @@ def test_every_string_inside_a_payload_is_masked_and_other_values_stay():
 
 def test_the_issue_example_masks_both_the_phone_and_the_id_card_number():
     assert mask_text("联系电话13812345678 身份证11010519491231002X") == "联系电话138****5678 身份证110105********002X"
+
+
+def test_an_email_right_after_chinese_text_is_masked_and_a_long_letter_run_without_one_stays():
+    assert mask_text("邮箱abc.d@example.com。") == "邮箱a***@example.com。"
+    text = "a" * 4000 + "@"
+    assert mask_text(text) == text
