@@ -408,3 +408,53 @@ def test_the_role_groups_hold_exactly_the_declared_permissions(world):
         group = Group.objects.get(name=code)
         held = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
         assert held == set(ROLE_PERMISSIONS[code]), code
+
+
+# ---------------------------------------------------------------- admin writes by the administrators (三员分立)
+
+ADMIN_ROLE_CODES = [r.SYSADMIN, r.SECADMIN, r.AUDITOR]
+
+
+def _holds(code: str, perm: str) -> bool:
+    return perm in ROLE_PERMISSIONS.get(code, [])
+
+
+@pytest.mark.parametrize("code", ADMIN_ROLE_CODES)
+def test_admin_writes_by_each_admin_role(world, code):
+    """Issuing an API key, creating a webhook subscription and editing a group's permissions,
+    tried by each administrator role: the admin answers as the role table says, and whoever
+    may edit groups still cannot give its own (or any admin) group a business permission,
+    nor mint a business-role key."""
+    from django.contrib.auth.models import Permission
+
+    from cityops.accounts.selectors import role_group
+    from cityops.api.models import ApiKey
+
+    person = world.users[code]
+    client = Client()
+    client.force_login(person)
+    with transaction.atomic():
+        # API keys: a new service account of role system, never a person's account or a business role.
+        response = client.post(reverse("admin:api_apikey_add"),
+                               {"name": f"矩阵-{code}", "user": world.users[r.OPERATOR].pk, "role": r.LEADER})
+        assert response.status_code < 500
+        key = ApiKey.objects.filter(name=f"矩阵-{code}").select_related("user").first()
+        if _holds(code, "api.add_apikey"):
+            assert key is not None and key.user.is_service_account and key.user.role_codes == {r.SYSTEM}
+        else:
+            assert response.status_code == 403 and key is None
+        # Webhook subscriptions: only the role the table gives them to reaches the form.
+        response = client.get(reverse("admin:api_webhooksubscription_add"))
+        assert (response.status_code == 200) == _holds(code, "api.add_webhooksubscription"), response.status_code
+        assert response.status_code in (200, 403)
+        # Group edits: adding case permissions to the role's own group is refused for everyone.
+        group = role_group(code)
+        wanted = [*group.permissions.values_list("pk", flat=True),
+                  Permission.objects.get(content_type__app_label="cases", codename="view_all_cases").pk]
+        response = client.post(reverse("admin:auth_group_change", args=[group.pk]), {"name": group.name, "permissions": wanted})
+        if _holds(code, "auth.change_group"):
+            assert response.status_code == 200 and "三员分立" in response.content.decode()
+        else:
+            assert response.status_code == 403
+        assert not group.permissions.filter(codename="view_all_cases").exists()
+        transaction.set_rollback(True)
