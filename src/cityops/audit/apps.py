@@ -10,12 +10,9 @@ class AuditConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib import admin
-        from django.db.models.signals import post_migrate
 
         from cityops.accounts import roles
         from cityops.audit import checks, receivers, signals  # noqa: F401  (system checks; login, permission and configuration receivers)
-
-        post_migrate.connect(_seal_after_migrate, sender=self)
 
         admin.site.add_action(receivers.audited_delete_selected, "delete_selected")
 
@@ -34,15 +31,3 @@ class AuditConfig(AppConfig):
         if item.url_name not in {i.url_name for i in NAV_ITEMS}:
             NAV_ITEMS.append(item)
 
-
-def _seal_after_migrate(sender, using="default", **kwargs) -> None:
-    """Rows written before the chain had a key are sealed by the upgrade checkpoint as soon as
-    the migration that brings the key runs (services.audit_seal), not at the first new entry."""
-    from cityops.audit.models import AuditEntry
-    from cityops.audit.services import LEGACY_KEY_ID, audit_seal
-
-    if using != "default":
-        return
-    newest = AuditEntry.objects.using(using).order_by("-id").values_list("key_id", flat=True).first()
-    if newest == LEGACY_KEY_ID:
-        audit_seal()

@@ -10,9 +10,11 @@ database can edit a row but cannot recompute a chain that verifies. Every row na
 keyring (`CITYOPS_AUDIT_HMAC_KEYS`) to verify older rows (docs/deploy.md, "Audit trail key").
 
 Rows written before the chain had a key (`key_id` empty) were hashed with plain SHA-256. They
-are accepted only as the chain's beginning, vouched for by the first keyed row: the upgrade
-checkpoint (`audit_seal`) that chains onto the last of them, whose HMAC covers their hash. An
-unkeyed row after a keyed one, or unkeyed rows that no keyed row follows, fail verification.
+are accepted only as the chain's beginning, vouched for by the upgrade seal: a checkpoint that
+migration 0004 writes once (`seal_legacy_rows`), chained onto the last of them, whose HMAC
+covers their hash. Nothing else ever seals: unkeyed rows followed by anything but that seal
+(say, a chain rewritten without the key and then appended to), an unkeyed row after a keyed
+one, or unkeyed rows that nothing follows, fail verification.
 """
 
 from __future__ import annotations
@@ -212,10 +214,7 @@ def audit_record(
     )
     ring = keyring()
     with transaction.atomic():
-        head = _lock_head()
-        if head.last_id is not None and head.last_key_id == LEGACY_KEY_ID:
-            head = _append(_seal_entry(head, ring, entry.created_at), head, ring)
-        _append(entry, head, ring)
+        _append(entry, _lock_head(), ring)
     return entry
 
 
@@ -230,27 +229,36 @@ def _append(entry: AuditEntry, head: AuditChainHead, ring: Keyring) -> AuditChai
     return head
 
 
-def _seal_entry(head: AuditChainHead, ring: Keyring, now: datetime) -> AuditEntry:
-    """The upgrade checkpoint: the first keyed row, chained onto the last unkeyed one, whose
-    HMAC (over its prev_hash) vouches for every unkeyed row before it."""
-    return AuditEntry(
-        created_at=now, actor_label="系统", action=AuditAction.CHECKPOINT, target="audit:hmac",
-        details={"hmac_key_id": ring.current_id, "legacy_through_id": head.last_id, "legacy_through_hash": head.last_hash},
-    )
+SEAL_TARGET = "audit:hmac"
 
 
-def audit_seal(now: datetime | None = None) -> AuditEntry | None:
-    """Seal a chain whose newest rows are unkeyed (written before the key was configured) with
-    the upgrade checkpoint; nothing when the chain is empty or already keyed. Runs after
-    `migrate` (see apps.py), so a deployment is sealed before anyone checks it."""
+def seal_legacy_rows(entry_model=AuditEntry, head_model=AuditChainHead, *, now: datetime | None = None):
+    """The upgrade seal, written once by migration 0004 (with its historical models): a
+    checkpoint chained onto the last unkeyed row, whose HMAC vouches for every unkeyed row.
+
+    Nothing when the trail is empty or already holds a keyed row: it never seals a chain that
+    was keyed before (one rewritten without the key stays broken). Needs the key."""
+    last = entry_model.objects.order_by("-id").first()
+    if last is None or entry_model.objects.exclude(key_id=LEGACY_KEY_ID).exists():
+        return None
     ring = keyring()
-    with transaction.atomic():
-        head = _lock_head()
-        if head.last_id is None or head.last_key_id != LEGACY_KEY_ID:
-            return None
-        seal = _seal_entry(head, ring, now or timezone.now())
-        _append(seal, head, ring)
+    seal = entry_model(
+        created_at=now or timezone.now(), actor_label="系统", action=AuditAction.CHECKPOINT, target=SEAL_TARGET,
+        details={"hmac_key_id": ring.current_id, "legacy_through_id": last.pk, "legacy_through_hash": last.hash},
+        prev_hash=last.hash, key_id=ring.current_id,
+    )
+    seal.hash = entry_hash(seal, ring)
+    seal.save(force_insert=True)
+    head_model.objects.filter(pk=HEAD_ID).update(last_id=seal.pk, last_hash=seal.hash, last_key_id=seal.key_id)
     return seal
+
+
+def _is_seal_of(entry: AuditEntry, prev_id: int | None, prev_hash: str) -> bool:
+    details = entry.details if isinstance(entry.details, dict) else {}
+    return (
+        entry.action == AuditAction.CHECKPOINT and entry.target == SEAL_TARGET
+        and details.get("legacy_through_id") == prev_id and details.get("legacy_through_hash") == prev_hash
+    )
 
 
 # ---------------------------------------------------------------- checking
@@ -307,9 +315,11 @@ def chain_report(batch_size: int = 2000) -> ChainReport:
                 return ChainReport(False, entry.pk, "启用密钥后出现无密钥的记录（疑为改写后重新计算）", count)
             first_legacy_id = first_legacy_id or entry.pk
         else:
-            keyed_seen = True
             if entry.key_id not in ring.keys:
                 return ChainReport(False, entry.pk, f"签名密钥 {entry.key_id} 不在密钥环中（CITYOPS_AUDIT_HMAC_KEYS）", count)
+            if first_legacy_id is not None and not keyed_seen and not _is_seal_of(entry, last_id, expected_prev):
+                return ChainReport(False, entry.pk, "无密钥的旧记录之后不是升级检查点（疑为无密钥地重写后续写）", count)
+            keyed_seen = True
         if not hmac.compare_digest(entry_hash(entry, ring) or "", entry.hash):
             return ChainReport(False, entry.pk, "记录内容与哈希不符（被修改）", count)
         if entry.action == AuditAction.CHECKPOINT and isinstance(entry.details, dict):

@@ -4,6 +4,7 @@ found by audit_verify; rows from before the key still verify; keys rotate throug
 
 import hashlib
 import hmac
+import importlib
 import os
 import subprocess
 import sys
@@ -20,10 +21,10 @@ from cityops.audit.models import GENESIS_HASH, AuditAction, AuditChainHead, Audi
 from cityops.audit.services import (
     LEGACY_KEY_ID,
     audit_record,
-    audit_seal,
     canonical_json,
     chain_report,
     key_id_of,
+    seal_legacy_rows,
     verify_chain,
 )
 
@@ -141,40 +142,47 @@ def test_audit_verify_command_reports_a_rehashed_edit(capsys):
         call_command("audit_verify")
 
 
-def test_rows_from_before_the_key_verify_and_the_first_keyed_row_chains_onto_them():
+def _migration_0004():
+    return importlib.import_module("cityops.audit.migrations.0004_seal_legacy_rows")
+
+
+def test_rows_from_before_the_key_are_sealed_by_the_migration_and_verify():
+    from django.apps import apps
+
     legacy = _legacy_rows(3)
-    entry = audit_record(action=AuditAction.EXPORT, actor_label="新", target="cases:csv")
+    _migration_0004().seal(apps, None)
     seal = AuditEntry.objects.get(action=AuditAction.CHECKPOINT, target="audit:hmac")
     assert seal.prev_hash == legacy[-1].hash and seal.key_id != LEGACY_KEY_ID
     assert seal.details["legacy_through_id"] == legacy[-1].pk
+    entry = audit_record(action=AuditAction.EXPORT, actor_label="新", target="cases:csv")
     assert entry.prev_hash == seal.hash
     assert verify_chain() == (True, None)
 
 
 def test_an_edit_to_a_row_from_before_the_key_is_found_even_when_rehashed():
     legacy = _legacy_rows(3)
-    seal = audit_seal()
-    assert seal is not None and audit_seal() is None  # sealed once
+    seal = seal_legacy_rows()
+    assert seal is not None and seal_legacy_rows() is None  # sealed once
     _rewrite_from(legacy[0].pk, lambda row: _sha256(row) if not row.key_id else row.hash, edit=_forge_target)
     assert verify_chain() == (False, seal.pk)
 
 
-def test_unkeyed_rows_that_no_keyed_row_vouches_for_do_not_verify():
+def test_unkeyed_rows_that_no_seal_vouches_for_do_not_verify():
     legacy = _legacy_rows(2)
     assert verify_chain() == (False, legacy[0].pk)
-    audit_seal()
-    assert verify_chain() == (True, None)
+    entry = audit_record(action=AuditAction.EXPORT, actor_label="新")  # appending does not seal
+    assert verify_chain() == (False, entry.pk)
 
 
-def test_migrate_seals_rows_from_before_the_key():
+def test_a_chain_rewritten_without_the_key_stays_broken_after_new_entries_and_migrations():
     from django.apps import apps
 
-    from cityops.audit.apps import _seal_after_migrate
-
-    _legacy_rows(2)
-    _seal_after_migrate(apps.get_app_config("audit"))
-    assert AuditEntry.objects.filter(target="audit:hmac").count() == 1
-    assert verify_chain() == (True, None)
+    entries = _entries(3)
+    _rewrite_from(entries[0].pk, _sha256, key_id=LEGACY_KEY_ID, edit=_forge_target)
+    later = audit_record(action=AuditAction.LOGIN, actor_label="后来的人")
+    _migration_0004().seal(apps, None)  # a keyed row exists: the seal is never written again
+    assert not AuditEntry.objects.filter(target="audit:hmac").exists()
+    assert verify_chain() == (False, later.pk)
 
 
 def test_after_a_key_rotation_older_rows_verify_through_the_keyring(settings):
