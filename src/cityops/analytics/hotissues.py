@@ -38,7 +38,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from cityops.common.pii import mask_text
+from cityops.common.pii import has_personal, mask_text
 
 logger = logging.getLogger("cityops.analytics")
 
@@ -238,7 +238,8 @@ def keywords(cluster: Cluster, limit: int = 5) -> list[str]:
     _quiet_jieba()
     df: Counter = Counter()
     for d in cluster.members:
-        df.update({w for w in _tokenize(d.text) if len(w) >= 2 and not w.isdigit()})
+        # never a number or a piece of personal data (one person's ID number repeated in each report)
+        df.update({w for w in _tokenize(d.text) if len(w) >= 2 and not w.isdigit() and not has_personal(w)})
     common = [w for w, n in df.most_common(limit * 3) if n >= max(2, len(cluster.members) // 3)]
     return common[:limit]
 

@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from cityops.analytics.hotissues import hot_issues_latest, hot_issues_refresh
+from cityops.analytics.hotissues import (
+    Doc,
+    cluster_docs,
+    hot_issues_latest,
+    hot_issues_refresh,
+    keywords,
+    rank,
+)
 from cityops.analytics.models import HotIssueRun
 from cityops.analytics.reports import report_build, report_html, report_period_parse, report_xlsx
 from cityops.analytics.selectors import overdue_cases
@@ -58,6 +65,12 @@ def test_hot_issues_show_their_representative_text_masked(people, district, comm
             report(text=f"{text}，{TEXT}", phone=f"1390000000{i}", lonlat=WEST)
     run = hot_issues_refresh()
     assert run.clusters and "13812345678" not in str(run.clusters) and "138****5678" in run.clusters[0]["text"]
+
+
+def test_hot_issue_keywords_never_carry_an_id_number_repeated_in_the_reports():
+    docs = [Doc(key=i, text=f"{text}，身份证11010519491231002X", reporter=f"r{i}") for i, text in enumerate(HEATING)]
+    top = rank(cluster_docs(docs))[0]
+    assert "暖气" in keywords(top) and not any("11010519491231002" in k for k in keywords(top))
 
 
 def test_a_hot_issue_run_stored_before_masking_is_masked_when_read(district):
