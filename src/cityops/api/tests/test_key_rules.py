@@ -32,7 +32,7 @@ def test_sysadmin_cannot_bind_a_key_to_a_person(client):
 
 def test_sysadmin_cannot_issue_a_business_role_key(client):
     client.force_login(UserFactory(role=roles.SYSADMIN))
-    _, key = issue_in_admin(client, name="大屏", role=roles.LEADER)
+    _, _key = issue_in_admin(client, name="大屏", role=roles.LEADER)
     record = ApiKey.objects.get(name="大屏")
     assert record.user.role_codes == {roles.SYSTEM}
     assert not record.user.has_perm("cases.view_all_cases") and not record.user.has_perm("cases.view_personal_data")
