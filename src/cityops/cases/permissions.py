@@ -18,6 +18,10 @@ def can_view_all(user) -> bool:
 
 
 def can_see_personal_data(user) -> bool:
+    """The one decision "may this user see personal data" (查看反映人完整联系方式): reporters'
+    names and phones on request (`privacy.reporter_reveal`), personal data typed into free text
+    in clear (`presenters.shown_text`), clear exports on request (`intake.exports`). Everyone
+    else sees them masked."""
     return bool(user and user.is_authenticated and (user.is_superuser or user.has_perm("cases.view_personal_data")))
 
 
