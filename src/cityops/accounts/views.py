@@ -47,12 +47,16 @@ class EnrolmentCodeIssueForm(forms.Form):
                                error_messages={"required": _("请输入要开通动态口令的用户名。")})
 
 
-def _next_url(request) -> str:
+def _safe_next(request) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
                                                      require_https=request.is_secure()):
         return candidate
-    return settings.LOGIN_REDIRECT_URL
+    return ""
+
+
+def _next_url(request) -> str:
+    return _safe_next(request) or settings.LOGIN_REDIRECT_URL
 
 
 def _locked(request):
@@ -89,7 +93,8 @@ def otp_setup(request):
         code_form = EnrolmentCodeForm(request.POST or None)
         if request.method == "POST" and code_form.is_valid():
             if enrolment_code_redeem(user=user, code=code_form.cleaned_data["code"], request=request):
-                return redirect(f"{request.path}?{urlencode({'next': _next_url(request)})}")
+                next_url = _safe_next(request)
+                return redirect(f"{request.path}?{urlencode({'next': next_url})}" if next_url else request.path)
             code_form.add_error("code", _("开通码不正确或已过期，请向安全管理员申请新的开通码。"))
         return render(request, "accounts/otp_enrolment_code.html", {
             "form": code_form, "required": policy.otp_required(user), "next": _next_url(request),

@@ -71,11 +71,11 @@ def test_the_right_enrolment_code_leads_to_the_qr_code_and_binding(enforced):
     user = UserFactory(role="leader")
     code, _ = enrolment_code_issue(user=user, issued_by=None)
     client = password_only(user)
-    response = client.post(SETUP, {"code": code.lower().replace("-", " "), "next": "/"})
-    assert response.status_code == 302
+    response = client.post(SETUP, {"code": code.lower().replace("-", " "), "next": "/cases/"})
+    assert response.status_code == 302 and response["Location"] == SETUP + "?next=%2Fcases%2F"
     assert "otp-qr" in client.get(SETUP).content.decode()
     device = TOTPDevice.objects.get(user=user, confirmed=False)
-    assert client.post(SETUP, {"token": code_for(device), "next": "/"})["Location"] == "/"
+    assert client.post(SETUP, {"token": code_for(device), "next": "/cases/"})["Location"] == "/cases/"
     assert TOTPDevice.objects.get(user=user).confirmed
     assert not StaticDevice.objects.filter(user=user).exists()
     assert AuditEntry.objects.filter(action=AuditAction.ACCOUNT_CHANGE, details__change="otp_enrolment_code_redeemed").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from cityops.accounts.otp import EnrolmentCodeRefused, enrolment_code_issue
 
@@ -26,4 +27,4 @@ class Command(BaseCommand):
             code, expires_at = enrolment_code_issue(user=user, issued_by=None)
         except EnrolmentCodeRefused as exc:
             raise CommandError(exc.message) from None
-        self.stdout.write(f"{username} 的开通码：{code}（有效期至 {expires_at:%Y-%m-%d %H:%M}，使用一次后失效）")
+        self.stdout.write(f"{username} 的开通码：{code}（有效期至 {timezone.localtime(expires_at):%Y-%m-%d %H:%M}，使用一次后失效）")
