@@ -151,3 +151,27 @@ def admin_initial_passwords_ensure(shared_password: str) -> list[tuple[str, str 
         user.save()
         issued.append((account.username, None if from_env else password))
     return issued
+
+
+def demo_enrolment_codes_ensure() -> list[tuple[str, str, object]]:
+    """On a stack that requires the second factor (`make run-prod`), the demo accounts that must
+    bind one get their first one-time enrolment code here, as the command line would issue it
+    (`cityops otp_enrolment_code`): nobody could issue the first security administrator's code
+    on the web. Accounts with an authenticator or an outstanding code are left alone, so a
+    restart voids nothing. Returns (username, code, expiry) rows to be shown once."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from cityops.accounts.otp import ENROLMENT_DEVICE_NAME, enrolment_code_issue, enrolment_code_needed
+    from cityops.accounts.policy import otp_required
+
+    issued = []
+    for account in CENTER_ACCOUNTS:
+        user = User.objects.filter(username=account.username, is_active=True).first()
+        # Only the roles that must bind a factor (enrolment_code_needed is False once one is bound).
+        if user is None or not otp_required(user) or not enrolment_code_needed(user):
+            continue
+        if StaticDevice.objects.filter(user=user, name=ENROLMENT_DEVICE_NAME).exists():
+            continue
+        code, expires_at = enrolment_code_issue(user=user, issued_by=None)
+        issued.append((account.username, code, expires_at))
+    return issued

@@ -21,6 +21,7 @@ from cityops.accounts import roles
 from cityops.cases.models import AttachmentKind, Case, Channel
 from cityops.cases.permissions import cases_visible_to
 from cityops.cases.states import Action, Satisfaction, Status
+from cityops.common.pii import mask_text
 from cityops.geo.geometry import to_geojson
 from cityops.geo.lookup import VERSION_CACHE_KEY, locate
 from cityops.geo.models import Region, RegionLevel, UnitGrid
@@ -239,14 +240,15 @@ def public_milestones(case: Case) -> list[Milestone]:
         elif e.action == Action.REJECT:
             out.append(Milestone(e.created_at, "不予立案", "经审核，该反映不予立案。如有疑问请拨打 12345 咨询。", "warn"))
         elif e.action == Action.ANSWER:
-            text = f"已答复：{case.answer}" if case.answer else "已答复。"
+            # The tracking page is reached with a code alone: personal data in staff texts stays masked.
+            text = f"已答复：{mask_text(case.answer)}" if case.answer else "已答复。"
             out.append(Milestone(e.created_at, "结案", text, "done"))
         elif e.action == Action.MERGE:
             out.append(Milestone(e.created_at, "结案", "该问题已有其他市民反映，已合并办理。", "done"))
         elif e.action == Action.DISPATCH:
             out.append(Milestone(e.created_at, "派遣", f"已派遣至 {dept or '责任单位'} 处置。"))
         elif e.action == Action.RESPOND:
-            text = f"{dept or '处置单位'}反馈：{case.result}" if e.pk == last_respond and case.result else f"{dept or '处置单位'}已反馈处置结果。"
+            text = f"{dept or '处置单位'}反馈：{mask_text(case.result)}" if e.pk == last_respond and case.result else f"{dept or '处置单位'}已反馈处置结果。"
             out.append(Milestone(e.created_at, "处置反馈", text))
         elif e.action == Action.VERIFY:
             if e.to_status == Status.CLOSED:

@@ -109,3 +109,30 @@ def test_run_prod_seeds_the_demo_with_admin_initial_passwords(monkeypatch):
     monkeypatch.setattr(run_prod, "manage", lambda env, *args: calls.append(args))
     run_prod.prepare({})
     assert ("demo", "--admin-initial-passwords") in calls
+
+
+def test_on_a_second_factor_stack_the_demo_prints_each_required_accounts_first_enrolment_code_once(demo_accounts, monkeypatch, settings):
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    settings.OTP_REQUIRED_ROLES = ["sysadmin", "secadmin", "auditor", "leader"]
+    monkeypatch.setenv("CITYOPS_DEMO_PASSWORD", DEMO)
+    monkeypatch.setattr("cityops.web.management.commands.demo.demo_loaded", lambda password: True)
+    out = io.StringIO()
+    call_command("demo", "--admin-initial-passwords", stdout=out)
+    codes = dict(re.findall(r"^\s+(\S+)\s+([A-Z0-9-]{8,})（有效期至", out.getvalue(), re.MULTILINE))
+    leaders = {a.username for a in CENTER_ACCOUNTS if a.role == "leader"}
+    assert set(codes) == ADMINS | leaders and "开通码" in out.getvalue()
+    for username, code in codes.items():
+        stored = StaticToken.objects.filter(device__user__username=username).values_list("token", flat=True)
+        assert [t.replace("-", "").upper() for t in stored] == [code.replace("-", "")]
+    again = io.StringIO()
+    call_command("demo", "--admin-initial-passwords", stdout=again)
+    assert "开通码" not in again.getvalue()
+
+
+def test_without_a_required_second_factor_the_demo_issues_no_enrolment_codes(demo_accounts, monkeypatch):
+    monkeypatch.setenv("CITYOPS_DEMO_PASSWORD", DEMO)
+    monkeypatch.setattr("cityops.web.management.commands.demo.demo_loaded", lambda password: True)
+    out = io.StringIO()
+    call_command("demo", "--admin-initial-passwords", stdout=out)
+    assert "开通码" not in out.getvalue()

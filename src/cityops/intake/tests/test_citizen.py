@@ -304,3 +304,12 @@ def test_public_photos_are_served_to_anyone_and_originals_never_by_path(client, 
     assert public.status_code == 200 and b"".join(public.streaming_content) == attachment.public_file.read()
     assert client.get(attachment.file.url).status_code == 404
     assert client.get("/media/public/../cases/x.jpg").status_code in (400, 404)  # Django refuses the traversal
+
+
+def test_the_tracking_page_masks_personal_data_typed_into_the_departments_result(client, geo, category, department):
+    case = closed_case(category=category, department=department)
+    Case.objects.filter(pk=case.pk).update(result="已联系业主王某（13812345678）清运完毕")
+    CaseEvent.objects.create(case=case, created_at=timezone.now(), action=Action.RESPOND, from_status="in_progress",
+                             to_status="responded", department=department, actor_label="x", payload={})
+    html = client.get(reverse("intake:track"), {"code": case.tracking_code}).content.decode()
+    assert "138****5678" in html and "13812345678" not in html

@@ -3,10 +3,12 @@
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from cityops.accounts.demo import (
     admin_initial_passwords_ensure,
     demo_accounts_ensure,
+    demo_enrolment_codes_ensure,
     demo_password,
     initial_password_variable,
 )
@@ -74,6 +76,11 @@ class Command(BaseCommand):
         for username, initial in issued:
             shown = initial if initial is not None else f"（来自 {initial_password_variable(username)}）"
             self.stdout.write(f"  {username:<22} {shown}")
+        codes = demo_enrolment_codes_ensure()
+        if codes:
+            self.stdout.write(self.style.WARNING("绑定动态口令的开通码（只显示这一次，一次有效）："))
+        for username, code, expires_at in codes:
+            self.stdout.write(f"  {username:<22} {code}（有效期至 {timezone.localtime(expires_at):%Y-%m-%d %H:%M}）")
 
     @staticmethod
     def _password_hint(generated: bool) -> str:
