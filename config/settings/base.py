@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "cityops.analytics",
     "cityops.assessment",
     "cityops.ops",
+    "cityops.desks",  # role desks, forms and presenters over cases, routing and intake
     "cityops.web",
 ]
 
