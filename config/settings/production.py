@@ -11,14 +11,21 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import (
-    CITYOPS_AUDIT_HMAC_KEY,
     DATABASES,
     REDIS_URL,
     SECRET_KEY,
     env_bool,
-    env_list,
     require_secret_key,
 )
+from .environment import load
+
+# The declared settings again, with the production defaults (environment.py's `production`
+# column: second-factor roles and enrolment codes for all, deferred fanout every second).
+_declared = load(os.environ, profile="production")
+globals().update(_declared)
+CITYOPS_AUDIT_HMAC_KEY = _declared["CITYOPS_AUDIT_HMAC_KEY"] or ""
+OTP_REQUIRED_ROLES = _declared["OTP_REQUIRED_ROLES"]
+CITYOPS_ALLOW_NO_OTP = _declared["CITYOPS_ALLOW_NO_OTP"]
 
 DEBUG = False
 SECRET_KEY = require_secret_key(SECRET_KEY)
@@ -33,20 +40,14 @@ if len(CITYOPS_AUDIT_HMAC_KEY) < 32:
 # OTP_REQUIRED_ROLES may name other roles; `none` (no role at all) is refused unless the waiver
 # CITYOPS_ALLOW_NO_OTP=1 is set, and `check --deploy` fails while any of the three admin roles
 # is missing (cityops.accounts.checks).
-OTP_REQUIRED_ROLES_DEFAULT = ["sysadmin", "secadmin", "auditor", "leader"]
-CITYOPS_ALLOW_NO_OTP = env_bool("CITYOPS_ALLOW_NO_OTP", False)
-if os.environ.get("OTP_REQUIRED_ROLES", "").strip().lower() == "none":
-    OTP_REQUIRED_ROLES = []
-else:
-    OTP_REQUIRED_ROLES = env_list("OTP_REQUIRED_ROLES", OTP_REQUIRED_ROLES_DEFAULT)
 if not OTP_REQUIRED_ROLES and not CITYOPS_ALLOW_NO_OTP:
     raise ImproperlyConfigured(
         "OTP_REQUIRED_ROLES is empty: the production profile requires the second factor for the "
         "administrators (sysadmin,secadmin,auditor) and leaders. Set CITYOPS_ALLOW_NO_OTP=1 to waive it."
     )
 # Binding an authenticator needs a one-time enrolment code issued by the security administrator
-# (or `cityops otp_enrolment_code` on the server) for every account, not only the required roles.
-CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL = env_bool("CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL", True)
+# (or `cityops otp_enrolment_code` on the server) for every account, not only the required
+# roles: CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL defaults to on here.
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 # Load balancers probe over plain http.
@@ -67,9 +68,8 @@ STORAGES = {
     },
 }
 
-# The request writes the case, its event and an outbox row; the workers do the rest in batches.
-CITYOPS_EVENT_FANOUT = os.environ.get("CITYOPS_EVENT_FANOUT", "deferred")
-CITYOPS_FANOUT_SECONDS = float(os.environ.get("CITYOPS_FANOUT_SECONDS", "1"))
+# The request writes the case, its event and an outbox row; the workers do the rest in batches
+# (CITYOPS_EVENT_FANOUT defaults to deferred here, CITYOPS_FANOUT_SECONDS to 1).
 
 # Database: persistent connections (one per worker thread), checked before reuse, so a
 # restarted PostgreSQL costs one failed request per connection, never a stuck worker.
