@@ -10,7 +10,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Status
 
-from cityops.accounts import roles
 from cityops.api.errors import ApiError
 from cityops.api.schemas import (
     ActionIn,
@@ -23,11 +22,17 @@ from cityops.api.schemas import (
     documented_choices,
 )
 from cityops.api.serialize import case_out, event_out
-from cityops.cases.errors import NotAllowed, ValidationFailed
+from cityops.cases.errors import NotAllowed
 from cityops.cases.models import Channel
 from cityops.cases.permissions import can_see_personal_data
 from cityops.cases.selectors import CaseFilters, case_events, case_get, case_list, count_capped
-from cityops.cases.services import CaseInput, case_create
+from cityops.cases.services import (  # ROLE_CHANNELS: re-exported for api ingest/alarms until they call channels_for()
+    ROLE_CHANNELS,  # noqa: F401
+    CaseInput,
+    case_create,
+    channels_for,
+    check_channel,
+)
 from cityops.cases.states import TRANSITIONS
 from cityops.cases.workflow import case_transition
 
@@ -36,26 +41,13 @@ router = Router(tags=["案件"])
 # 413: a body over DATA_UPLOAD_MAX_MEMORY_SIZE (errors.too_big).
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut}
 
-# Which intake channels each role may report through; the first one is its default.
-ROLE_CHANNELS: list[tuple[str, tuple[str, ...]]] = [
-    (roles.SYSTEM, (Channel.API, Channel.IOT, Channel.CITY_PLATFORM)),
-    (roles.OPERATOR, (Channel.HOTLINE, Channel.CITY_PLATFORM, Channel.WEB)),
-    (roles.INSPECTOR, (Channel.INSPECTOR,)),
-]
-
 
 def _channel_for(user, requested: str | None) -> str:
-    if user.is_superuser:
-        allowed = list(Channel.values)
-        default = Channel.API
-    else:
-        allowed = [c for role, channels in ROLE_CHANNELS if user.has_role(role) for c in channels]
-        default = allowed[0] if allowed else Channel.API
+    """The requested channel, or the role's default; the rule is `cases.services.check_channel`."""
     if requested is None:
-        return default
-    if requested not in allowed:
-        labels = "、".join(f"{c}（{Channel(c).label}）" for c in dict.fromkeys(allowed)) or "无"
-        raise ValidationFailed(f"您的角色不能使用该来源渠道，可用：{labels}。", {"channel": "not_allowed"})
+        allowed = channels_for(user)
+        return allowed[0] if allowed else Channel.API
+    check_channel(user, requested)
     return requested
 
 

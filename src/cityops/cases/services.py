@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from cityops.accounts import roles
 from cityops.cases import fanout, photos, sla
 from cityops.cases.errors import ValidationFailed
 from cityops.cases.models import (
@@ -28,6 +29,55 @@ from cityops.common.db import asynchronous_commit
 
 MAX_DESCRIPTION = 4000
 NUMBER_PREFIX = "CD"
+
+# The one home of "which intake channels may a role report through"; the first is its default.
+# The API's `channel` field, the operator desk's channel choices and `case_create` all read it.
+ROLE_CHANNELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (roles.SYSTEM, (Channel.API, Channel.IOT, Channel.CITY_PLATFORM)),
+    (roles.OPERATOR, (Channel.HOTLINE, Channel.CITY_PLATFORM, Channel.WEB)),
+    (roles.INSPECTOR, (Channel.INSPECTOR,)),
+)
+# Channels set by their own entry point, never picked by a person: Open311 service requests
+# arrive under the system account of the key that posted them.
+ENTRY_CHANNELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (roles.SYSTEM, (Channel.OPEN311,)),
+)
+
+
+def channels_for(user) -> list[str]:
+    """The channels `user` may pick when reporting, its default first (empty: none).
+
+    A superuser may use every channel (default `api`); anyone else the union of their roles'.
+    """
+    if user is None or not user.is_authenticated:
+        return []
+    if user.is_superuser:
+        return [Channel.API.value, *(c for c in Channel.values if c != Channel.API)]
+    picked = [str(c) for role, channels in ROLE_CHANNELS if user.has_role(role) for c in channels]
+    return list(dict.fromkeys(picked))
+
+
+def channel_refusal(user) -> ValidationFailed:
+    """The one refusal for a channel the user's roles may not use (desk and API say the same)."""
+    allowed = channels_for(user)
+    labels = "、".join(f"{c}（{Channel(c).label}）" for c in allowed) or "无"
+    return ValidationFailed(f"您的角色不能使用该来源渠道，可用：{labels}。", {"channel": "not_allowed"})
+
+
+def check_channel(user, channel: str, *, entry: bool = False) -> None:
+    """Refuse `channel` unless `user` may report through it (ValidationFailed, code not_allowed).
+
+    Nobody signed in (a citizen on the public form) is not checked: that entry point sets the
+    channel itself. `entry=True` also admits the channels an entry point sets for the user's
+    role (Open311 for system accounts); people picking a channel never get those.
+    """
+    if user is None or not user.is_authenticated:
+        return
+    if channel in channels_for(user):
+        return
+    if entry and any(channel in channels for role, channels in ENTRY_CHANNELS if user.has_role(role)):
+        return
+    raise channel_refusal(user)
 
 
 @dataclass
