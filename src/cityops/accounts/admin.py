@@ -39,7 +39,7 @@ def role_choice_label(group: Group) -> str:
     role = ROLES.get(code) if code else None
     if role is None:
         return f"{group.name}（自定义组）"
-    return f"{role.label}：{role.description}" if role.description else role_label(code)
+    return f"{role.label}：{role.description}" if role.description else role_label(role.code)
 
 
 class RoleField(forms.ModelMultipleChoiceField):
@@ -307,7 +307,7 @@ class RoleAdmin(DjangoGroupAdmin):
 
     @admin.display(description="用户数", ordering="member_count")
     def member_count(self, obj: Group) -> int:
-        return obj.member_count
+        return obj.member_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("role_key").annotate(member_count=Count("user"))

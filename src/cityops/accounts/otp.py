@@ -18,7 +18,7 @@ and each failure is also reported to django-axes, which locks the source address
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import BytesIO
 
 import qrcode
@@ -187,7 +187,7 @@ def _display(token: str) -> str:
 
 
 @transaction.atomic
-def enrolment_code_issue(*, user: User, issued_by: User | None, request=None, now=None) -> tuple[str, object]:
+def enrolment_code_issue(*, user: User, issued_by: User | None, request=None, now=None) -> tuple[str, datetime]:
     """A new one-time enrolment code for `user` (shown once: only the token row holds it, and it
     is deleted when used or replaced). `issued_by` is the security administrator (None: the
     server's command line). Returns (code for display, expiry)."""

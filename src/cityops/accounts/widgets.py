@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import groupby
+from typing import Any
 
 from django import forms
 from django.utils.html import format_html, format_html_join
@@ -21,14 +22,13 @@ def _region_name(row: dict, prefix: str) -> str:
     return row[f"{prefix}__short_name"] or row[f"{prefix}__name"]
 
 
-def grid_rows() -> list[dict]:
+def grid_rows() -> list[dict[str, Any]]:
     """Every grid with its street and community names, in tree order (one query)."""
-    return list(
-        UnitGrid.objects.order_by("street__code", "community__code", "code").values(
-            "pk", "code", "name", "street__code", "street__name", "street__short_name",
-            "community__code", "community__name", "community__short_name",
-        )
+    rows = UnitGrid.objects.order_by("street__code", "community__code", "code").values(
+        "pk", "code", "name", "street__code", "street__name", "street__short_name",
+        "community__code", "community__name", "community__short_name",
     )
+    return [dict(row) for row in rows]
 
 
 class GridTreeWidget(forms.CheckboxSelectMultiple):
@@ -47,8 +47,8 @@ class GridTreeWidget(forms.CheckboxSelectMultiple):
         selected = {str(v) for v in (value or [])}
         rows = grid_rows()
         streets = []
-        for (_, street_name), street_rows in groupby(rows, key=lambda r: (r["street__code"], _region_name(r, "street"))):
-            street_rows = list(street_rows)
+        for (_, street_name), street_group in groupby(rows, key=lambda r: (r["street__code"], _region_name(r, "street"))):
+            street_rows = list(street_group)
             communities = []
             for (_, community_name), community_rows in groupby(
                 street_rows, key=lambda r: (r["community__code"], _region_name(r, "community"))
@@ -100,8 +100,8 @@ def grid_summary(grids: Iterable[UnitGrid]) -> SafeString:
     if not grids:
         return mark_safe("—")
     lines = []
-    for _, group in groupby(grids, key=lambda g: g.community_id):
-        group = list(group)
+    for _, community_group in groupby(grids, key=lambda g: g.community_id):
+        group = list(community_group)
         first = group[0]
         lines.append((
             first.street.display_name, first.community.display_name, len(group),

@@ -204,7 +204,7 @@ class ResponsibilityRule(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        where = f" @{self.street.name}" if self.street_id else ""
+        where = f" @{self.street.name}" if self.street else ""
         return f"{self.category}{where} → {self.lead}"
 
 

@@ -146,7 +146,7 @@ def responsible_department(
             rules,
             key=lambda r: (depth[r.category_id], r.street_id is None, -r.valid_from.toordinal(), -r.pk),
         )
-        where = f" @{rule.street.name}" if rule.street_id else ""
+        where = f" @{rule.street.name}" if rule.street else ""
         reason = f"权责清单: {rule.category.code} {rule.category.name}{where} → {_label(rule.lead)}"
         if rule.category_id != category.pk:
             reason += f"（上级分类条目，适用于 {category.code} {category.name}）"

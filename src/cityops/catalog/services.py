@@ -373,7 +373,7 @@ def _load_departments(file: str, doc: dict[str, Any], report: LoadReport) -> Non
             holder = Department.objects.filter(street=street).exclude(code=code).first()
             if holder is not None:
                 raise ReferenceDataError(file, entry, f"行政区域 {street.code} 已关联部门 {holder.code}（{holder.name}）")
-        values = {
+        values: dict[str, Any] = {
             "name": _text(file, entry, item["name"], "名称", 64),
             "short_name": _text(file, entry, item.get("short_name"), "简称", 16),
             "kind": kind,

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -127,7 +127,7 @@ class GeoIndex:
         self.grids = self._layer(grids)
 
     @staticmethod
-    def _layer(rows: list[tuple[str, str, object]]) -> _Layer | None:
+    def _layer(rows: list[tuple[str, str, Any]]) -> _Layer | None:
         import numpy as np
         import shapely
 
@@ -161,17 +161,17 @@ class GeoIndex:
         if self.district is not None and not shapely.intersects_xy(self.district, lon, lat):
             raise OutsideDistrictError()
         i = self._hit(self.grids, point)
-        if i is not None:
+        if i is not None and self.grids is not None:
             _code, community_id, street_id = self.grids.keys[i]
             return _code, self.regions.get(community_id), self.regions.get(street_id)
         community = street = None
         i = self._hit(self.communities, point)
-        if i is not None:
+        if i is not None and self.communities is not None:
             community = self.regions[self.communities.keys[i]]
             street = self.regions.get(community.parent_id) if community.parent_id else None
         else:
             i = self._hit(self.streets, point)
-            if i is not None:
+            if i is not None and self.streets is not None:
                 street = self.regions[self.streets.keys[i]]
         if community is None and street is None and self.district is None:
             # Without a district outline the layers themselves define the district.
@@ -182,18 +182,19 @@ class GeoIndex:
     def _grid_in_gap(self, point: shapely.Point, community: _RegionInfo) -> str | None:
         import shapely
 
-        if self.grids is None:
+        grids = self.grids
+        if grids is None:
             return None
-        near = self.grids.tree.query(point, predicate="dwithin", distance=GRID_GAP_TOLERANCE_DEG)
+        near = grids.tree.query(point, predicate="dwithin", distance=GRID_GAP_TOLERANCE_DEG)
         candidates = [
             int(i)
             for i in near
-            if (info := self.regions.get(self.grids.keys[i][1])) is not None and info.code == community.code
+            if (info := self.regions.get(grids.keys[i][1])) is not None and info.code == community.code
         ]
         if not candidates:
             return None
-        best = min(candidates, key=lambda i: (shapely.distance(self.grids.geoms[i], point), i))
-        return self.grids.keys[best][0]
+        best = min(candidates, key=lambda i: (shapely.distance(grids.geoms[i], point), i))
+        return grids.keys[best][0]
 
 
 # --- process-wide cache ----------------------------------------------------------------------
@@ -237,7 +238,7 @@ def get_index() -> GeoIndex:
     if index is not None and not _dirty and now - _checked_at < _interval:
         return index
     with _lock:
-        _interval = float(getattr(settings, "CITYOPS_GEO_INDEX_CHECK_SECONDS", 1.0))
+        _interval = float(settings.CITYOPS_GEO_INDEX_CHECK_SECONDS)
         version = _current_version()
         if _index is None or _dirty or _index.version != version:
             # Clear the flag before reading: a write that lands during the build re-sets it.

@@ -20,8 +20,8 @@ def layer_geojson(
     prefix = parent_code or settings.CITYOPS_DISTRICT_CODE
     features: list[dict[str, Any]] = []
     if level == "grid":
-        rows = UnitGrid.objects.filter(code__startswith=prefix).select_related("community").order_by("code")
-        for g in rows:
+        grids = UnitGrid.objects.filter(code__startswith=prefix).select_related("community").order_by("code")
+        for g in grids:
             features.append(
                 {
                     "type": "Feature",
@@ -36,10 +36,10 @@ def layer_geojson(
                 }
             )
     else:
-        rows = Region.objects.filter(
+        regions = Region.objects.filter(
             level=RegionLevel(level), code__startswith=prefix, boundary__isnull=False
         )
-        for r in rows.select_related("parent").order_by("code"):
+        for r in regions.select_related("parent").order_by("code"):
             features.append(
                 {
                     "type": "Feature",

@@ -227,7 +227,8 @@ def generate_demo_partition(
     streets = list(Region.objects.filter(parent=district, level=RegionLevel.STREET).order_by("code"))
     communities_by_street: dict[int, list[Region]] = {}
     for c in Region.objects.filter(parent__in=streets, level=RegionLevel.COMMUNITY).order_by("code"):
-        communities_by_street.setdefault(c.parent_id, []).append(c)
+        if c.parent_id is not None:
+            communities_by_street.setdefault(c.parent_id, []).append(c)
     specs = {
         s.code: synthetic.StreetSpec(
             code=s.code,

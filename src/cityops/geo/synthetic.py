@@ -443,8 +443,8 @@ def _lattice_pieces(poly: BaseGeometry, side: float) -> list[BaseGeometry]:
     xs = np.arange(math.floor(minx / side), math.ceil(maxx / side) + 1) * side
     ys = np.arange(math.floor(miny / side), math.ceil(maxy / side) + 1) * side
     gx, gy = np.meshgrid(xs[:-1], ys[:-1])
-    gx, gy = gx.ravel(), gy.ravel()
-    boxes = shapely.box(gx, gy, gx + side, gy + side)
+    x0, y0 = gx.ravel(), gy.ravel()
+    boxes = shapely.box(x0, y0, x0 + side, y0 + side)
     shapely.prepare(poly)
     boxes = boxes[shapely.intersects(poly, boxes)]
     inside = shapely.contains_properly(poly, boxes)
