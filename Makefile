@@ -35,10 +35,12 @@ test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # ruff, then the architecture contracts (import-linter, [tool.importlinter] in pyproject.toml:
-# layers and forbidden imports, function-local imports included; docs/architecture.md).
+# layers and forbidden imports, function-local imports included; docs/architecture.md), then
+# mypy with django-stubs on the apps listed in [tool.mypy].
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 # Known vulnerabilities in the locked dependencies (pip-audit), then bandit: no high-severity
 # finding in src/ (config in pyproject.toml). Packages pip-audit could not check (no

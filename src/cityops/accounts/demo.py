@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -153,7 +154,7 @@ def admin_initial_passwords_ensure(shared_password: str) -> list[tuple[str, str 
     return issued
 
 
-def demo_enrolment_codes_ensure() -> list[tuple[str, str, object]]:
+def demo_enrolment_codes_ensure() -> list[tuple[str, str, datetime]]:
     """On a stack that requires the second factor (`make run-prod`), the demo accounts that must
     bind one get their first one-time enrolment code here, as the command line would issue it
     (`cityops otp_enrolment_code`): nobody could issue the first security administrator's code
@@ -164,7 +165,7 @@ def demo_enrolment_codes_ensure() -> list[tuple[str, str, object]]:
     from cityops.accounts.otp import ENROLMENT_DEVICE_NAME, enrolment_code_issue, enrolment_code_needed
     from cityops.accounts.policy import otp_required
 
-    issued = []
+    issued: list[tuple[str, str, datetime]] = []
     for account in CENTER_ACCOUNTS:
         user = User.objects.filter(username=account.username, is_active=True).first()
         # Only the roles that must bind a factor (enrolment_code_needed is False once one is bound).
