@@ -45,9 +45,9 @@ def main() -> None:
     django.setup()
     import numpy as np
 
-    from cityops.cases import demo_history as dh
     from cityops.cases.models import Channel
     from cityops.catalog import workcal
+    from cityops.desks import demo_history as dh
     from cityops.routing.registry import active_model
     from cityops.routing.services import demo_model_ensure
 

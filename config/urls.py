@@ -27,7 +27,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("account/", include("cityops.accounts.urls")),
     path("", include("cityops.ops.urls")),
-    path("", include("cityops.cases.urls")),
+    path("", include("cityops.desks.urls")),
     path("", include("cityops.routing.urls")),
     path("", include("cityops.analytics.urls")),
     path("", include("cityops.assessment.urls")),

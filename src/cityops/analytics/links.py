@@ -25,7 +25,7 @@ def _list_url() -> str:
 
 
 def _form_fields() -> set[str]:
-    from cityops.cases.forms import CaseFilterForm
+    from cityops.desks.forms import CaseFilterForm
 
     return set(CaseFilterForm.base_fields)
 

@@ -25,13 +25,12 @@ from pydantic import AliasChoices, ConfigDict
 from cityops.api.bodies import inline_refs, read_json, summary, validate
 from cityops.api.cases import ROLE_CHANNELS
 from cityops.api.errors import ApiError
-from cityops.api.intake import CASE_TYPE_WORDS, URGENCY_WORDS, create_external_case, with_notes
-from cityops.api.mapping import Mappings, remember_unmapped_category
 from cityops.api.schemas import ErrorOut
 from cityops.cases.errors import NotAllowed, ValidationFailed
 from cityops.cases.models import Channel, CoordSystem
-from cityops.cases.services import CaseInput
 from cityops.catalog.models import CaseType
+from cityops.intake.channels import CASE_TYPE_WORDS, URGENCY_WORDS, CityOrder, city_order_receive
+from cityops.intake.mapping import Mappings
 
 log = logging.getLogger(__name__)
 router = Router(tags=["接入"])
@@ -129,17 +128,37 @@ def unknown_fields(raw: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return extra, len(json.dumps(extra, ensure_ascii=False).encode("utf-8")) > MAX_EXTRA_BYTES
 
 
-def _item(index: int, raw: Any, *, user, api_key, source: str, maps: Mappings) -> dict[str, Any]:
+def _rejected(index: int, order_no: str | None, code: str, message: str, errors: dict[str, str] | None) -> dict[str, Any]:
+    return {"index": index, "order_no": order_no or None, "result": "rejected", "code": code, "message": message,
+            "errors": errors}
+
+
+def _parse(index: int, raw: Any) -> CityOrder | dict[str, Any]:
+    """The order as the intake service takes it, or this item's rejection."""
     order_no = str(raw.get("order_no") or raw.get("external_id") or "")[:64] if isinstance(raw, dict) else None
     order, errors = validate(CityOrderIn, raw)
     if errors:
-        return {"index": index, "order_no": order_no or None, "result": "rejected", "code": "validation_error",
-                "message": f"请求参数不正确（{summary(errors)}）。", "errors": errors}
+        return _rejected(index, order_no, "validation_error", f"请求参数不正确（{summary(errors)}）。", errors)
     order_no = order.order_no.strip()
     extra, too_big = unknown_fields(raw)
     if too_big:
-        return {"index": index, "order_no": order_no or None, "result": "rejected", "code": "validation_error",
-                "message": f"未知字段合计过大（上限 {MAX_EXTRA_BYTES // 1024} KB）。", "errors": {"extra": "too_large"}}
+        return _rejected(index, order_no, "validation_error", f"未知字段合计过大（上限 {MAX_EXTRA_BYTES // 1024} KB）。",
+                         {"extra": "too_large"})
+    case_type, urgency, bad = _words(order)
+    if not order_no:
+        bad["order_no"] = "必填"
+    if bad:
+        return _rejected(index, order_no, "validation_error", f"请求参数不正确（{summary(bad)}）。", bad)
+    return CityOrder(
+        order_no=order_no, description=order.description, case_type=case_type, urgency=urgency, title=order.title,
+        category_text=order.category, category_code=order.category_code, address=order.address, lon=order.lon,
+        lat=order.lat, coord_system=order.coord_system.value, reporter_name=order.reporter_name,
+        reporter_phone=order.reporter_phone, payload={**order.model_dump(mode="json", by_alias=False), "extra": extra},
+    )
+
+
+def _words(order: CityOrderIn) -> tuple[str, str | None, dict[str, str]]:
+    """The case type and urgency from the words the city uses, and what could not be read."""
     case_type = CASE_TYPE_WORDS.get(order.case_type.strip(), None) if order.case_type.strip() else CaseType.COMPLAINT
     urgency = URGENCY_WORDS.get(order.urgency.strip()) if order.urgency.strip() else None
     bad = {}
@@ -147,49 +166,20 @@ def _item(index: int, raw: Any, *, user, api_key, source: str, maps: Mappings) -
         bad["case_type"] = "取值无效，可选：" + "、".join(f"{v}({label})" for v, label in CaseType.choices)
     if order.urgency.strip() and urgency is None:
         bad["urgency"] = "取值无效，可选：normal(一般)、urgent(紧急)"
-    if not order_no:
-        bad["order_no"] = "必填"
-    if bad:
-        return {"index": index, "order_no": order_no or None, "result": "rejected", "code": "validation_error",
-                "message": f"请求参数不正确（{summary(bad)}）。", "errors": bad}
+    return case_type or "", urgency, bad
 
-    notes: list[str] = []
-    category = order.category_code.strip() if order.category_code.strip() in maps.leaf_codes else None
-    if category is None and order.category.strip():
-        category = maps.category_for(order.category)
-    if category is None and (order.category.strip() or order.category_code.strip()):
-        original = order.category.strip() or order.category_code.strip()
-        notes.append(f"【市平台分类（未映射）】{original}")
-    lon, lat, coord_system, location_source = order.lon, order.lat, order.coord_system.value, "coordinates"
-    if lon is None and lat is None:
-        point = maps.point_for(order.address)
-        if point is not None:
-            lon, lat, coord_system, location_source = point.lon, point.lat, CoordSystem.WGS84.value, "address_mapping"
-        else:
-            location_source = "none"
-            if order.address.strip():
-                notes.append(f"【市平台地址（未定位）】{order.address.strip()}")
-    data = CaseInput(
-        description=with_notes(order.description.strip(), notes), channel=Channel.CITY_PLATFORM, case_type=case_type,
-        title=order.title, lon=lon, lat=lat, coord_system=coord_system, address=order.address, category=category,
-        urgency=urgency, reporter_name=order.reporter_name, reporter_phone=order.reporter_phone,
-        external_id=order_no, require_location=False,
-    )
-    record = {
-        "payload": {**order.model_dump(mode="json", by_alias=False), "extra": extra},
-        "original_category": (order.category.strip() or order.category_code.strip())[:200],
-        "original_address": order.address.strip()[:200], "category_mapped": category is not None,
-        "location_source": location_source,
-    }
+
+def _item(index: int, raw: Any, *, user, api_key, source: str, maps: Mappings) -> dict[str, Any]:
+    order = _parse(index, raw)
+    if isinstance(order, dict):
+        return order
     try:
-        case, created = create_external_case(data=data, actor=user, api_key=api_key, source=source, record=record)
+        case, created = city_order_receive(order, actor=user, api_key=api_key, source=source, maps=maps)
     except ValidationFailed as exc:
-        return {"index": index, "order_no": order_no, "result": "rejected", "code": exc.code, "message": exc.message,
-                "errors": {k: str(v) for k, v in (exc.details or {}).items()} or None}
-    if created and category is None and order.category.strip():
-        remember_unmapped_category(order.category)
+        return _rejected(index, order.order_no, exc.code, exc.message,
+                         {k: str(v) for k, v in (exc.details or {}).items()} or None)
     return {
-        "index": index, "order_no": order_no, "result": "created" if created else "existing", "case": case.number,
+        "index": index, "order_no": order.order_no, "result": "created" if created else "existing", "case": case.number,
         "status": case.status, "category": case.category.code if case.category_id else None,
         "located": case.lon is not None, "message": "已创建案件。" if created else "该工单已接收，返回已有案件。",
     }

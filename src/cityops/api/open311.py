@@ -45,9 +45,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from cityops.api.errors import escape_json_html
-from cityops.api.intake import create_external_case
 from cityops.api.keys import HEADER, KeyRejected, authenticate_request, log_call
-from cityops.api.mapping import Mappings
 from cityops.cases import sla
 from cityops.cases.errors import ValidationFailed
 from cityops.cases.models import Attachment, AttachmentKind, Case, Channel, CoordSystem
@@ -55,6 +53,8 @@ from cityops.cases.services import MAX_DESCRIPTION, CaseInput
 from cityops.cases.states import FINAL_STATUSES, OPEN_STATUSES, Status
 from cityops.catalog.models import CaseType, Category, CategorySystem
 from cityops.common import pii, ratelimit
+from cityops.intake.channels import create_external_case
+from cityops.intake.mapping import Mappings
 
 log = logging.getLogger("cityops.api.open311")
 

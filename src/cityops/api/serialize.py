@@ -1,7 +1,7 @@
 """Model → response dict, applying what the user may see (masking, available actions).
 
 Free text (title, description, address, 处置结果, 答复, event notes and payload texts) goes
-through `cases.presenters`: personal data typed into it is masked unless the user's role may
+through `cases.free_text`: personal data typed into it is masked unless the user's role may
 see personal data; the reporter's name and phone are masked unless revealed (`reporter_view`)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 from django.utils import timezone
 
 from cityops.cases import sla
+from cityops.cases.free_text import case_free_text, event_free_text
 from cityops.cases.models import Case, CaseEvent, Channel
 from cityops.cases.permissions import available_actions, can_see_personal_data
-from cityops.cases.presenters import case_free_text, event_free_text
 from cityops.cases.selectors import reporter_view
 from cityops.cases.states import Action, Status
 from cityops.catalog.models import CaseType

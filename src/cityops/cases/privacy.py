@@ -98,7 +98,7 @@ def _events_to_do(cutoff: datetime) -> QuerySet[CaseEvent]:
 
 
 def _records_to_do(cutoff: datetime):
-    from cityops.api.models import IntakeRecord
+    from cityops.intake.models import IntakeRecord
 
     return IntakeRecord.objects.filter(case__in=_old_closed_cases(cutoff), payload__has_any_keys=sorted(PERSONAL_KEYS))
 
@@ -164,7 +164,7 @@ def personal_data_anonymise(
             for pk, note in CaseEvent.objects.filter(pk__in=pks).values_list("pk", "note"):
                 CaseEvent.objects.filter(pk=pk).update(note=scrub_text(note))
             result.events += len(pks)
-    from cityops.api.models import IntakeRecord
+    from cityops.intake.models import IntakeRecord
 
     for pks in _batches(_records_to_do(cutoff), batch):
         with transaction.atomic():
@@ -179,7 +179,7 @@ def personal_data_anonymise(
 
 
 def privacy_job() -> dict[str, Any]:
-    """The periodic job "privacy" (cases/tasks.py)."""
+    """The periodic job "privacy" (declared in cases/plugin.py)."""
     result = personal_data_anonymise()
     return {"months": result.months, "cases": result.cases, "events": result.events, "intake_records": result.intake_records}
 

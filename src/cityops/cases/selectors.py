@@ -184,21 +184,6 @@ def reporter_view(case: Case, user, *, reveal: bool = False) -> dict[str, Any]:
     }
 
 
-def duplicate_candidates(
-    *, lon: float | None, lat: float | None, description: str, exclude_pk: int | None = None,
-    radius_m: float = 300, days: int = 7, limit: int = 5, now: datetime | None = None, user=None,
-) -> list[dict[str, Any]]:
-    """Open cases nearby in space and time with similar text, best first (within `user`'s scope if given).
-
-    Answered by the routing app's spatial duplicate index (`cityops.routing.duplicates`)."""
-    from cityops.routing.duplicates import candidates
-
-    return candidates(
-        lon=lon, lat=lat, text=description, exclude_pk=exclude_pk, radius_m=radius_m, days=days, limit=limit,
-        now=now, user=user,
-    )
-
-
 def after_photos(cases) -> dict[int, Any]:
     """The department's latest after-photo (处置后照片) of each case, by case pk."""
     from cityops.cases.models import Attachment, AttachmentKind

@@ -13,16 +13,16 @@ from django.urls import reverse
 
 from cityops.cases.models import Case, Channel, CoordSystem, SlaLevel
 from cityops.cases.photos import PhotoRejected, display_name, photo_check
-from cityops.cases.presenters import (
+from cityops.cases.selectors import CaseFilters
+from cityops.cases.services import CaseInput, channel_refusal, channels_for, max_upload_bytes
+from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Satisfaction, Status
+from cityops.catalog.models import CaseType, LimitUnit, Urgency
+from cityops.desks.presenters import (
     department_choices,
     filter_category_choices,
     leaf_category_choices,
     street_choices,
 )
-from cityops.cases.selectors import CaseFilters
-from cityops.cases.services import CaseInput, max_upload_bytes
-from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Satisfaction, Status
-from cityops.catalog.models import CaseType, LimitUnit, Urgency
 
 OPEN = "open"
 MAX_PHOTOS = 9
@@ -97,7 +97,7 @@ class GroupedChoiceField(forms.ChoiceField):
 
 def category_picker_select() -> forms.Select:
     """The leaf-category <select>, enhanced in the browser into a searchable picker
-    (cases/static/cases/category_picker.js): 2 characters of a name or code list the matches."""
+    (desks/static/cases/category_picker.js): 2 characters of a name or code list the matches."""
     return forms.Select(attrs={"data-category-picker": "1"})
 
 
@@ -126,8 +126,16 @@ class IntakeForm(forms.Form):
 
     location_error = ""  # set by the view from the service's "location" message
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if user is not None:
+            # The channels this user's roles may report through: one rule for desk and API
+            # (`cases.services.channels_for`); any other channel is refused with its message.
+            allowed = channels_for(user)
+            field = self.fields["channel"]
+            field.choices = [(value, label) for value, label in Channel.choices if value in allowed]
+            field.initial = Channel.HOTLINE if Channel.HOTLINE in allowed else (allowed[0] if allowed else None)
+            field.error_messages["invalid_choice"] = channel_refusal(user).message
         self.fields["category"].choices = _blank("（暂不分类）") + leaf_category_choices()
         self.fields["description"].widget.attrs.update({
             "hx-get": reverse("cases:suggest_categories"),

@@ -1,4 +1,4 @@
-"""Small read-only helpers that shape cases and events for the desk pages.
+"""Small read-only helpers that shape cases and events for the desk pages (`cityops.desks`).
 
 Nothing here writes; queries go through `selectors` (scoped to the user) or read reference
 data (categories, departments, streets) that every case-working role may see.
@@ -14,12 +14,11 @@ from typing import Any
 from django.utils import timezone
 
 from cityops.accounts import roles
-from cityops.cases import sla
+from cityops.cases import free_text, sla
 from cityops.cases.models import Case, CaseEvent, SlaLevel
 from cityops.cases.permissions import can_see_personal_data
 from cityops.cases.states import Action, ReturnReason, Satisfaction, Status
 from cityops.catalog.models import Category, Department, DepartmentKind, LimitUnit
-from cityops.common.pii import mask_text, mask_value
 
 # Roles of the command center itself: they may see the original photos (with GPS) and not only
 # the public copies.
@@ -38,43 +37,11 @@ def is_center_user(user) -> bool:
 
 
 # ---------------------------------------------------------------- personal data in free text
-
-# What people type: the case's own texts, and the texts of its requests (退单说明, 延期理由).
-FREE_TEXT_FIELDS = ("title", "description", "address", "result", "answer")
-
-
-def shown_text(text: str | None, user, *, clear: bool | None = None) -> str:
-    """Free text as `user` may see it: as stored for a role that sees personal data
-    (`permissions.can_see_personal_data`), with phones, ID-card numbers, bank cards and
-    e-mails masked (`common.pii.mask_text`) for everyone else. `clear` is that decision made
-    once for a whole list (so a 1,000-row page asks the permission once)."""
-    if not text:
-        return text or ""
-    if clear is None:
-        clear = can_see_personal_data(user)
-    return text if clear else mask_text(text)
-
-
-def case_free_text(case: Case, user, *, clear: bool | None = None) -> dict[str, Any]:
-    """A case's free text as `user` may see it: title, description, address, 处置结果, 答复,
-    and the notes of a pending return or extension request. The stored case is never changed."""
-    if clear is None:
-        clear = can_see_personal_data(user)
-    out: dict[str, Any] = {f: shown_text(getattr(case, f), user, clear=clear) for f in FREE_TEXT_FIELDS}
-    out["return_request"] = case.return_request if clear or not case.return_request else mask_value(case.return_request)
-    out["extension_request"] = (
-        case.extension_request if clear or not case.extension_request else mask_value(case.extension_request)
-    )
-    return out
-
-
-def event_free_text(event: CaseEvent, user, *, clear: bool | None = None) -> tuple[str, dict[str, Any]]:
-    """An event's note and payload as `user` may see them (a 退单说明 or 延期理由 may hold a phone)."""
-    if clear is None:
-        clear = can_see_personal_data(user)
-    if clear:
-        return event.note, event.payload or {}
-    return mask_text(event.note or ""), mask_value(event.payload or {})
+# The rule lives in the domain (`cases.free_text`); the desks use it through these names.
+FREE_TEXT_FIELDS = free_text.FREE_TEXT_FIELDS
+shown_text = free_text.shown_text
+case_free_text = free_text.case_free_text
+event_free_text = free_text.event_free_text
 
 
 # ---------------------------------------------------------------- SLA

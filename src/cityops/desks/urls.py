@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cityops.cases import views
+from cityops.desks import views
 
 app_name = "cases"
 

@@ -31,9 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from cityops.accounts import roles
-from cityops.cases import presenters
 from cityops.cases.errors import CaseError, CaseNotFound, Conflict, InvalidTransition, NotAllowed
-from cityops.cases.forms import ACTION_FORMS, CaseFilterForm, IntakeForm
 from cityops.cases.models import Attachment, AttachmentKind, Case, Notification, SlaLevel
 from cityops.cases.permissions import available_actions
 from cityops.cases.selectors import (
@@ -43,7 +41,6 @@ from cityops.cases.selectors import (
     case_get,
     case_list,
     count_capped,
-    duplicate_candidates,
     reporter_view,
     return_details,
     rework_details,
@@ -61,6 +58,9 @@ from cityops.cases.states import (
     guard_refusal,
 )
 from cityops.cases.workflow import case_transition
+from cityops.desks import presenters
+from cityops.desks.forms import ACTION_FORMS, CaseFilterForm, IntakeForm
+from cityops.routing.selectors import duplicate_candidates
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def _routing_proposals(cases) -> dict[int, Any]:
 @require_http_methods(["GET", "POST"])
 def desk_operator(request: HttpRequest) -> HttpResponse:
     user = request.user
-    form = IntakeForm(request.POST or None)
+    form = IntakeForm(request.POST or None, user=user)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -22,11 +22,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from cityops.cases.forms import IntakeForm
 from cityops.cases.models import Case, Channel, CoordSystem
 from cityops.cases.services import MAX_DESCRIPTION
 from cityops.catalog.models import CaseType, Category, Urgency
 from cityops.common.csvsafe import FORMULA_START
+from cityops.desks.forms import IntakeForm
 from cityops.geo.lookup import NoGeoDataError
 from cityops.intake.columns import EXPORT_ONLY_HEADERS, IMPORT_COLUMNS, Column
 from cityops.intake.xlsx import CellError, Formula, XlsxError, column_letter, open_xlsx

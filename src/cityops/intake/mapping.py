@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cityops.api.models import AddressMapping, AlarmTypeMapping, CityCategoryMapping
 from cityops.catalog.models import Category
+from cityops.intake.models import AddressMapping, AlarmTypeMapping, CityCategoryMapping
 
 _SEPARATORS = re.compile(r"\s*(?:/|>|＞|-|—|－|\\|、|\|)\s*")
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from django.utils import timezone
 
 from cityops.cases.models import CaseEvent
 from cityops.cases.states import Action
+from cityops.routing.duplicates import candidates
 
 GroupBy = Literal["day", "department", "route"] | None
 ROUTE_ALIASES = {"router": "auto", "auto": "auto"}
@@ -107,3 +108,16 @@ def dispatch_accuracy(
         bucket[0] += 1
         bucket[1] += row[0] in undone
     return [AccuracyRow(key, n, bad) for key, (n, bad) in sorted(totals.items(), key=lambda kv: str(kv[0]))]
+
+
+def duplicate_candidates(
+    *, lon: float | None, lat: float | None, description: str, exclude_pk: int | None = None,
+    radius_m: float = 300, days: int = 7, limit: int = 5, now: datetime | None = None, user=None,
+) -> list[dict[str, Any]]:
+    """Open cases nearby in space and time with similar text, best first (within `user`'s scope
+    if given), for the operator desk's 疑似重复 hint and the merge form: the spatial duplicate
+    index (`routing.duplicates.candidates`) asked with the desk's arguments."""
+    return candidates(
+        lon=lon, lat=lat, text=description, exclude_pk=exclude_pk, radius_m=radius_m, days=days, limit=limit,
+        now=now, user=user,
+    )

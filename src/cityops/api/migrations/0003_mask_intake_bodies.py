@@ -9,7 +9,7 @@ RESPONSE_KEEP = 500
 
 
 def mask_existing(apps, schema_editor):
-    from cityops.api.intake_masking import mask_body
+    from cityops.intake.masking import mask_body
     from cityops.common.pii import mask_text
 
     IntakeRecord = apps.get_model("api", "IntakeRecord")

@@ -7,11 +7,11 @@ import pytest
 from django.utils import timezone
 
 from cityops.accounts.tests.factories import UserFactory
-from cityops.api.models import AlarmTypeMapping, Device, IntakeRecord
-from cityops.api.tests.conftest import INSIDE, OUTSIDE
 from cityops.api.tests.keyclient import KeyClient
 from cityops.cases.models import Case
 from cityops.cases.workflow import case_transition
+from cityops.intake.models import AlarmTypeMapping, Device, IntakeRecord
+from cityops.testing.square import INSIDE, OUTSIDE
 
 pytestmark = pytest.mark.django_db
 URL = "/intake/alarm"

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from cityops.api.mapping import Mappings, demo_mappings_ensure
-from cityops.api.models import AddressMapping, AlarmTypeMapping, CityCategoryMapping, IntakeRecord
-from cityops.api.tests.conftest import INSIDE
 from cityops.api.tests.keyclient import KeyClient
 from cityops.cases.tests.factories import LeafCategoryFactory
 from cityops.geo import lookup
+from cityops.intake.mapping import Mappings, demo_mappings_ensure
+from cityops.intake.models import AddressMapping, AlarmTypeMapping, CityCategoryMapping, IntakeRecord
+from cityops.testing.square import INSIDE
 
 pytestmark = pytest.mark.django_db
 DOCS = Path(__file__).resolve().parents[4] / "docs"

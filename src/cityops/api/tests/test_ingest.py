@@ -6,12 +6,12 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, connections
 
-from cityops.api import intake
-from cityops.api.models import AddressMapping, CityCategoryMapping, IntakeRecord
-from cityops.api.tests.conftest import INSIDE, OUTSIDE
 from cityops.api.tests.keyclient import KeyClient
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.services import CaseInput
+from cityops.intake import channels as intake
+from cityops.intake.models import AddressMapping, CityCategoryMapping, IntakeRecord
+from cityops.testing.square import INSIDE, OUTSIDE
 
 pytestmark = pytest.mark.django_db
 URL = "/intake/city"
@@ -75,16 +75,16 @@ def test_a_batch_with_bad_items_creates_the_others(city, district, mapped):
 def test_a_database_failure_mid_batch_answers_each_order(city, district, mapped, monkeypatch):
     from django.db import OperationalError
 
-    from cityops.api import ingest
+    from cityops.intake import channels
 
-    real = ingest.create_external_case
+    real = channels.create_external_case
 
     def busy_on_the_second(**kwargs):
         if kwargs["data"].external_id == order(2)["order_no"]:
             raise OperationalError("database is locked")
         return real(**kwargs)
 
-    monkeypatch.setattr(ingest, "create_external_case", busy_on_the_second)
+    monkeypatch.setattr(channels, "create_external_case", busy_on_the_second)
     response = city.post(URL, [order(1), order(2), order(3)])
     assert response.status_code == 200, response.content
     body = response.json()

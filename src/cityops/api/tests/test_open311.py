@@ -11,13 +11,14 @@ from django.utils import timezone
 
 from cityops.api import open311
 from cityops.api.keys import apikey_issue
-from cityops.api.models import ApiCallLog, IntakeRecord
-from cityops.api.tests.conftest import INSIDE, OUTSIDE
+from cityops.api.models import ApiCallLog
 from cityops.api.tests.open311_shapes import check_json, check_xml
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.tests.factories import LeafCategoryFactory, make_case
 from cityops.cases.workflow import case_transition
 from cityops.catalog.models import Category
+from cityops.intake.models import IntakeRecord
+from cityops.testing.square import INSIDE, OUTSIDE
 
 pytestmark = pytest.mark.django_db
 BASE = "/open311/v2"

@@ -100,7 +100,7 @@ def test_the_setting_decides_the_cutoff():
 
 
 def test_outside_systems_payloads_lose_their_personal_keys():
-    from cityops.api.models import IntakeRecord
+    from cityops.intake.models import IntakeRecord
 
     case = _closed(800)
     IntakeRecord.objects.create(case=case, channel="open311", payload={
@@ -109,7 +109,7 @@ def test_outside_systems_payloads_lose_their_personal_keys():
     })
     assert personal_data_anonymise(months=24, now=NOW).intake_records == 1
     payload = IntakeRecord.objects.get(case=case).payload
-    # The body was stored masked on arrival (api.intake_masking); the anonymiser removes the personal keys.
+    # The body was stored masked on arrival (intake.masking); the anonymiser removes the personal keys.
     assert payload == {"description": "电话138****1234", "service_code": "E0102", "attributes": {"floor": "3"}}
 
 
@@ -129,8 +129,8 @@ def test_command_dry_run_and_real_run(capsys):
 
 
 def test_the_job_is_on_the_periodic_schedule():
-    from cityops.cases.scheduler import beat_schedule
-    from cityops.cases.tasks import TASKS, periodic_jobs
+    from cityops.ops.scheduler import beat_schedule, periodic_jobs
+    from cityops.ops.tasks import TASKS
 
     assert beat_schedule()["privacy"]["task"] == "cityops.privacy"
     assert "privacy" in TASKS

@@ -12,7 +12,7 @@ from PIL import Image
 from cityops.audit.models import AuditAction, AuditEntry
 from cityops.cases.errors import InvalidTransition, NotAllowed, ValidationFailed
 from cityops.cases.models import Case, CaseEvent
-from cityops.cases.presenters import event_views
+from cityops.desks.presenters import event_views
 from cityops.cases.services import attachment_add
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case

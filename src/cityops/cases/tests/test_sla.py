@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cityops.cases import presenters, sla
+from cityops.cases import sla
+from cityops.desks import presenters
 from cityops.cases.models import Case, CaseEvent, Notification, SlaLevel
 from cityops.cases.sla_scan import sla_scan
 from cityops.cases.states import Action, Status

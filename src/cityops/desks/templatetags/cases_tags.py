@@ -6,10 +6,10 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from cityops.cases import presenters
-from cityops.cases.forms import ONE_CLICK
 from cityops.cases.selectors import reporter_view
 from cityops.cases.states import Action, Status
+from cityops.desks import presenters
+from cityops.desks.forms import ONE_CLICK
 
 register = template.Library()
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from cityops.cases import presenters
+from cityops.desks import presenters
 from cityops.cases.models import Case, CaseEvent, Channel
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import LeafCategoryFactory, make_case

@@ -1,7 +1,7 @@
 """The department's desk on a phone (部门处置 · 手机): sign for a case, report the result with
 photos from the camera, return it with a reason, ask for more time.
 
-The forms are the desk's own (`cases.forms.ACTION_FORMS`) and every change goes through
+The forms are the desk's own (`desks.forms.ACTION_FORMS`) and every change goes through
 `cases.workflow.case_transition`, so the rules and their Chinese messages are the desk's."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from cityops.cases.errors import CaseError, CaseNotFound, Conflict, NotAllowed
-from cityops.cases.forms import ACTION_FORMS, ActionForm
 from cityops.cases.models import AttachmentKind, Case
 from cityops.cases.permissions import available_actions
 from cityops.cases.services import max_upload_bytes
 from cityops.cases.states import Action, Status
 from cityops.cases.workflow import case_transition
+from cityops.desks.forms import ACTION_FORMS, ActionForm
 from cityops.intake.desk_selectors import department_tasks, is_department_user
 
 # The department's steps, in the order the page offers them (the first available one is open).

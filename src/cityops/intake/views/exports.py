@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from cityops.cases.errors import ValidationFailed
-from cityops.cases.forms import CaseFilterForm
 from cityops.cases.selectors import CaseFilters
+from cityops.desks.forms import CaseFilterForm
 from cityops.intake.exports import FORMATS, RevealNotAllowed, can_export, case_export
 
 

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from cityops.accounts import roles
 from cityops.audit.models import AuditAction, AuditEntry
 from cityops.audit.services import client_ip
-from cityops.cases.views import htmx_partial, role_required
 from cityops.common.csvsafe import csv_writer
+from cityops.desks.views import htmx_partial, role_required
 from cityops.intake import import_jobs
 from cityops.intake.columns import IMPORT_COLUMNS
 from cityops.intake.import_checks import max_bytes, max_rows, max_xlsx_uncompressed_bytes

@@ -41,7 +41,7 @@ def test_an_unreachable_database_answers_503_json_on_the_api(operator_api, categ
 
 
 def test_an_unreachable_database_answers_503_html_on_pages(people, monkeypatch):
-    from cityops.cases import views
+    from cityops.desks import views
 
     def down(*args, **kwargs):
         raise OperationalError("terminating connection due to administrator command")

@@ -1,11 +1,11 @@
-"""The demo's synthetic dispatch history (`cases/demo_history.py`): volume, shares, consistent
+"""The demo's synthetic dispatch history (`desks/demo_history.py`): volume, shares, consistent
 events, idempotence, and the analytics rollups rebuilt from it."""
 
 from collections import Counter
 
 from django.utils import timezone
 
-from cityops.cases.demo_history import CATEGORIES, HISTORY_PREFIX, demo_history_ensure, describe
+from cityops.desks.demo_history import CATEGORIES, HISTORY_PREFIX, demo_history_ensure, describe
 from cityops.cases.models import Case, CaseEvent, Channel
 from cityops.cases.states import Action, CallbackStatus, Satisfaction, Status
 

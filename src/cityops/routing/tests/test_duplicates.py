@@ -60,8 +60,8 @@ def test_closed_or_merged_cases_leave_the_index(cluster, django_capture_on_commi
     assert merged.status == Status.CLOSED and merged.master_id == master.pk
 
 
-def test_cases_selector_delegates_to_the_index(cluster):
-    from cityops.cases.selectors import duplicate_candidates
+def test_the_desk_selector_delegates_to_the_index(cluster):
+    from cityops.routing.selectors import duplicate_candidates
 
     found = duplicate_candidates(lon=LON, lat=LAT, description=TEXT, exclude_pk=cluster["same_near"].pk)
     assert found[0]["case"].number == cluster["same_far"].number

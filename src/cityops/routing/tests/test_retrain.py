@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from cityops.cases.demo_history import demo_history_ensure
+from cityops.desks.demo_history import demo_history_ensure
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case
 from cityops.cases.workflow import case_transition

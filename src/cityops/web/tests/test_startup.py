@@ -91,7 +91,7 @@ def test_an_unloaded_database_is_not_taken_for_a_loaded_demo():
 
 def test_the_demo_fingerprint_covers_the_data_files_and_the_demo_code():
     files = {str(path.relative_to(demo.SRC_DIR)) for path in demo._fingerprint_files()}
-    assert "web/management/commands/demo.py" in files and "cases/demo.py" in files
+    assert "web/management/commands/demo.py" in files and "desks/demo.py" in files
     assert any(name.startswith("catalog/data/") for name in files)
 
 
@@ -110,7 +110,7 @@ def test_make_run_installs_only_the_runtime_dependencies_and_make_test_the_dev_t
 
 
 def test_cityops_run_migrates_loads_the_demo_and_serves_in_one_process(monkeypatch):
-    from cityops.cases import scheduler
+    from cityops.ops import scheduler
     from cityops.web.management.commands import run
 
     calls = []

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from cityops.api.mapping import demo_mappings_ensure
+from cityops.intake.mapping import demo_mappings_ensure
 
 
 class Command(BaseCommand):

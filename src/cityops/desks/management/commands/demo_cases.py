@@ -1,5 +1,5 @@
 """`cityops demo_cases` (a step of `cityops demo`): the demo cases walked through the workflow,
-the synthetic 90-day history beside them (bulk inserts, `cases/demo_history.py`) and the first
+the synthetic 90-day history beside them (bulk inserts, `desks/demo_history.py`) and the first
 routing model trained on that history (`routing.services.demo_model_ensure`). Each part is
 skipped when it exists."""
 
@@ -7,8 +7,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from cityops.cases.demo import demo_cases_ensure
-from cityops.cases.demo_history import DEFAULT_DAYS, DEFAULT_PER_DAY, demo_history_ensure
+from cityops.desks.demo import demo_cases_ensure
+from cityops.desks.demo_history import DEFAULT_DAYS, DEFAULT_PER_DAY, demo_history_ensure
 
 
 class Command(BaseCommand):
