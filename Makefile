@@ -6,7 +6,7 @@ PORT      ?= 8000
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: install install-runtime run test lint audit lock demo run-prod
+.PHONY: install install-runtime run test lint audit lock demo run-prod graph
 
 install: $(DEV_STAMP)
 
@@ -41,6 +41,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy
+
+# The app dependency picture in docs/architecture.md, generated from the imports in src/cityops.
+graph:
+	$(VENV)/bin/python scripts/deps_graph.py
 
 # Known vulnerabilities in the locked dependencies (pip-audit), then bandit: no high-severity
 # finding in src/ (config in pyproject.toml). Packages pip-audit could not check (no
