@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from cityops.cases import views
 from cityops.cases.models import Case, Channel
 from cityops.cases.states import Status
 from cityops.cases.tests.factories import make_case
+from cityops.desks import views
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,28 @@ def test_intake_requires_a_description(client, people):
     response = client.post(reverse("cases:desk_operator"), {"channel": "hotline", "case_type": "consult", "description": ""})
     assert response.status_code == 400
     assert "请填写问题描述" in response.content.decode()
+
+
+def test_the_intake_form_offers_only_the_operators_channels(client, people):
+    client.force_login(people["operator"])
+    html = client.get(reverse("cases:desk_operator")).content.decode()
+    for allowed in (Channel.HOTLINE, Channel.CITY_PLATFORM, Channel.WEB):
+        assert f'<option value="{allowed}"' in html
+    for refused in (Channel.INSPECTOR, Channel.IOT, Channel.API):
+        assert f'<option value="{refused}"' not in html
+
+
+@pytest.mark.parametrize("channel", [Channel.INSPECTOR, Channel.IOT])
+def test_intake_through_a_channel_of_another_role_is_refused_with_the_apis_message(client, people, channel):
+    from cityops.cases.services import channel_refusal
+
+    client.force_login(people["operator"])
+    response = client.post(reverse("cases:desk_operator"), {
+        "channel": channel, "case_type": "consult", "description": "冒用巡查员渠道登记",
+    })
+    assert response.status_code == 400
+    assert channel_refusal(people["operator"]).message in response.content.decode()
+    assert not Case.objects.filter(description="冒用巡查员渠道登记").exists()
 
 
 def test_duplicates_of_the_new_case_are_offered_with_one_click_merge(client, people, category, monkeypatch):
