@@ -1,8 +1,13 @@
-"""Fixtures shared by every test package."""
+"""Fixtures shared by every test package: the autouse ones below, and the plugin
+`cityops.testing.fixtures` (people, departments, a category, the one-square district…).
+A test module never imports a conftest or another test module: shared helpers live in
+`cityops.testing`, one app's own helpers in a module of its `tests/` not named `test_*`."""
 
 import pytest
 
 from cityops.common import refcache
+
+pytest_plugins = ["cityops.testing.fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,6 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 CHINA = ZoneInfo("Asia/Shanghai")
-DEFAULT_CSV = ROOT.parent / "shared" / "data" / "complaints" / "messages_with_votes.csv"
 
 
 def load(path: Path) -> list[dict]:
@@ -119,18 +118,22 @@ def evaluate(rows: list[dict], *, threshold: float | None = None, permutations: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="default: complaints/messages_with_votes.csv in CITYOPS_SHARED_DATA_DIR")
     parser.add_argument("--permutations", type=int, default=1000)
     parser.add_argument("--similarity", default="", help="comma-separated thresholds to compare (default: the product's)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if not args.csv.exists():
-        raise SystemExit(f"{args.csv} not found: the shared data folder is not available here.")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
     import django
 
     django.setup()
+    from cityops.testing.shared_data import absent_message, shared_path
+
+    args.csv = args.csv or shared_path("complaints", "messages_with_votes.csv")
+    if not args.csv.exists():
+        raise SystemExit(absent_message(args.csv))
     rows = load(args.csv)
     thresholds = [float(t) for t in args.similarity.split(",") if t.strip()] or [None]
     results = []

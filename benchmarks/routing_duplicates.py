@@ -27,13 +27,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-DATA = ROOT.parent / "shared" / "data" / "complaints" / "messages_with_votes.csv"
 BBOX = (101.776, 36.525, 101.914, 36.654)
 
 
 def _texts(n: int, rng: random.Random) -> list[str]:
-    if DATA.is_file():
-        with DATA.open(encoding="utf-8") as handle:
+    from cityops.testing.shared_data import shared_path
+
+    data = shared_path("complaints", "messages_with_votes.csv")
+    if data.is_file():
+        with data.open(encoding="utf-8") as handle:
             pool = [f"{r['subject']} {r['detail']}"[:300] for r in csv.DictReader(handle)]
     else:
         words = ["小区", "物业", "停车", "道路", "施工", "噪音", "垃圾", "井盖", "路灯", "电梯", "学校", "收费", "工资", "拖欠", "污水", "油烟", "占道", "违建"]

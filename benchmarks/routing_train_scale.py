@@ -24,7 +24,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-DATA = ROOT.parent / "shared" / "data" / "complaints" / "labeled_tokenized.csv"
 
 
 def _base(rng: random.Random, path: Path) -> tuple[list[str], list[str]]:
@@ -56,13 +55,17 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--algorithm", default=None)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--csv", type=Path, default=DATA, help="labeled CSV to replicate (default: %(default)s)")
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="labeled CSV to replicate (default: complaints/labeled_tokenized.csv in CITYOPS_SHARED_DATA_DIR)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     import django
 
     django.setup()
+    from cityops.testing.shared_data import shared_path
+
+    args.csv = args.csv or shared_path("complaints", "labeled_tokenized.csv")
     from cityops.routing.pipeline import DEFAULT_ALGORITHM
     from cityops.routing.training import Dataset, train
 

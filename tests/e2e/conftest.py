@@ -14,6 +14,7 @@ from cityops.catalog.services import load_reference_data
 from cityops.geo import lookup
 from cityops.geo.models import UnitGrid
 from cityops.geo.services import generate_demo_partition, load_reference_regions
+from tests.e2e.support import PASSWORD, STREET
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -46,10 +47,6 @@ def _close_pages_after_each_test(request):
     if "browser" in request.fixturenames:
         for context in list(request.getfixturevalue("browser").contexts):
             context.close()
-
-
-PASSWORD = "Demo-pass-123"
-STREET = "630102001"
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ role, loads its scripts, draws its charts and answers htmx without a single CSP 
 import pytest
 
 from cityops.accounts.demo import CENTER_ACCOUNTS
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.support import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

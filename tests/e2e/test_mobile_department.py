@@ -11,8 +11,7 @@ from cityops.cases.models import Attachment
 from cityops.cases.states import Action
 from cityops.cases.workflow import case_transition
 from cityops.catalog.models import Department
-from tests.e2e.conftest import PASSWORD
-from tests.e2e.test_main_path import read, wait_for_status
+from tests.e2e.support import PASSWORD, read, wait_for_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,8 +7,7 @@ from cityops.accounts.tests.factories import UserFactory
 from cityops.cases.models import Case, Channel
 from cityops.cases.services import CaseInput, case_create
 from cityops.geo.models import UnitGrid
-from tests.e2e.conftest import STREET
-from tests.e2e.test_main_path import login, read, wait_for_status
+from tests.e2e.support import STREET, login, read, wait_for_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,7 @@ from cityops.cases.states import Action
 from cityops.cases.workflow import case_transition
 from cityops.catalog.models import Department
 from cityops.geo.models import UnitGrid
-from tests.e2e.conftest import PASSWORD, STREET
-from tests.e2e.test_main_path import act, login, read, wait_for, wait_for_status
+from tests.e2e.support import PASSWORD, STREET, act, login, read, wait_for, wait_for_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

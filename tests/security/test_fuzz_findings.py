@@ -124,7 +124,7 @@ def test_only_holders_of_the_permission_may_add_the_routing_settings(world, role
 def test_a_zip_bomb_import_is_refused_by_the_form(world):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from tests.security.test_hostile_inputs import _zip_bomb
+    from tests.security.payloads import zip_bomb as _zip_bomb
 
     upload = SimpleUploadedFile("bomb.xlsx", _zip_bomb(), content_type="application/octet-stream")
     response = _signed_in(world.users[roles.OPERATOR]).post(reverse("intake:import"), {"file": upload})

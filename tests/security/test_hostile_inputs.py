@@ -25,6 +25,7 @@ from cityops.api.tests.keyclient import key_like
 from cityops.api.tokens import token_issue
 from cityops.cases.models import Attachment, Case, CaseEvent
 from cityops.common.ratelimit import DEFAULT_RATES
+from tests.security.payloads import zip_bomb as _zip_bomb
 from tests.security.world import WEST, World, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
@@ -257,15 +258,6 @@ def test_login_refuses_every_payload_without_signing_in(world):
 
 
 # ---------------------------------------------------------------- uploads (files generated here)
-
-
-def _zip_bomb() -> bytes:
-    """An .xlsx-named zip whose one member inflates from ~100 KB to 100 MB."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (100 * 1024 * 1024))
-    return buffer.getvalue()
 
 
 def _gif_js_polyglot() -> bytes:

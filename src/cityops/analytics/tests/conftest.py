@@ -1,5 +1,5 @@
 """Fixtures of the analytics tests: a tiny district (two streets, a community and a grid each),
-one user per role, a leaf category, and a helper that runs on_commit callbacks (the rollups are
+and a helper that runs on_commit callbacks (the rollups are
 updated from `case_events_committed`, sent after commit)."""
 
 from __future__ import annotations
@@ -7,18 +7,10 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from cityops.accounts.tests.factories import UserFactory
 from cityops.analytics import refs
-from cityops.cases.tests.factories import DepartmentFactory, LeafCategoryFactory
+from cityops.analytics.tests.support import DISTRICT, box
+from cityops.cases.tests.factories import LeafCategoryFactory
 from cityops.geo import lookup
-
-DISTRICT = "630102"
-WEST = (101.785, 36.625)  # inside street 001
-EAST = (101.805, 36.625)  # inside street 002
-
-
-def box(w: float, s: float, e: float, n: float) -> dict:
-    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
 
 
 @pytest.fixture(autouse=True)
@@ -54,29 +46,8 @@ def district(db, settings):
 
 
 @pytest.fixture
-def category(db):
-    return LeafCategoryFactory(code="E9901", name="暴露垃圾")
-
-
-@pytest.fixture
 def other_category(db):
     return LeafCategoryFactory(code="E9902", name="占道经营")
-
-
-@pytest.fixture
-def department(db):
-    return DepartmentFactory(code="chengguan", name="区城市管理局")
-
-
-@pytest.fixture
-def people(db, department):
-    return {
-        "operator": UserFactory(role="operator"),
-        "dispatcher": UserFactory(role="dispatcher"),
-        "leader": UserFactory(role="leader"),
-        "inspector": UserFactory(role="inspector"),
-        "dept": UserFactory(role="department", department=department),
-    }
 
 
 @pytest.fixture

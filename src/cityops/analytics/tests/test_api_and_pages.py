@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from cityops.analytics.models import BigScreenSession
-from cityops.analytics.tests.test_rollups import report
+from cityops.analytics.tests.support import report
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 
 from cityops.accounts.tests.factories import UserFactory
 from cityops.analytics.models import BigScreenSession
-from cityops.analytics.tests.conftest import WEST
+from cityops.analytics.tests.support import WEST
 from cityops.cases.models import Channel
 from cityops.cases.services import CaseInput, case_create
 

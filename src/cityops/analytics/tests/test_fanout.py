@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from cityops.analytics.models import DailyCount, OpenCase
 from cityops.analytics.rollups import rollup_rebuild
-from cityops.analytics.tests.conftest import EAST
-from cityops.analytics.tests.test_rollups import report, snapshot, walk
+from cityops.analytics.tests.support import EAST, report, snapshot, walk
 from cityops.cases import fanout
 from cityops.cases.models import CaseEvent, Channel, PendingFanout
 from cityops.cases.states import Action

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -23,13 +22,9 @@ from cityops.analytics.hotissues import (
 )
 from cityops.analytics.models import Dim, HotIssueRun
 from cityops.analytics.rollups import bump
-from cityops.analytics.tests.conftest import EAST, WEST
-from cityops.analytics.tests.test_rollups import report
+from cityops.analytics.tests.support import EAST, HEATING, WEST, report
+from cityops.testing.shared_data import require_shared
 
-VOTES = Path(__file__).resolve().parents[5] / "shared" / "data" / "complaints" / "messages_with_votes.csv"
-
-HEATING = ["小区暖气不热，室温只有十二度", "暖气片不热，家里太冷了，室温十二度", "我们小区暖气一直不热，老人受冻",
-           "暖气不热，室温不到十五度，请供热公司处理"]
 OTHER = ["路口红绿灯坏了，车辆乱行", "公园里的健身器材损坏", "菜市场门口占道经营严重", "楼道里堆满杂物有安全隐患",
          "小区门口井盖缺失", "夜间施工噪音扰民"]
 
@@ -130,8 +125,7 @@ def test_hot_issue_ranking_on_real_messages_with_support_counts():
     """A small run of benchmarks/dashboard_hotissues.py (full figures: docs/benchmarks/dashboard.md):
     on the first 1,400 messages the top-20 clusters hold more support (log 1 + likes) than the
     same number of messages would on average."""
-    if not VOTES.exists():
-        pytest.skip(f"{VOTES} is absent: the shared data folder (../shared/data) is not mounted here")
+    VOTES = require_shared("complaints", "messages_with_votes.csv")
     import math
 
     with VOTES.open(encoding="utf-8") as f:

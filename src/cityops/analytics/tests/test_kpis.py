@@ -28,7 +28,7 @@ from django.utils import timezone
 from cityops.analytics import kpis, selectors
 from cityops.analytics.periods import period_parse, shift_month
 from cityops.analytics.rollups import rollup_rebuild
-from cityops.analytics.tests.test_rollups import report, snapshot
+from cityops.analytics.tests.support import report, snapshot
 from cityops.cases.models import Case
 from cityops.cases.states import Action
 from cityops.cases.workflow import case_transition

@@ -23,9 +23,7 @@ from cityops.analytics.hotissues import (
 from cityops.analytics.models import HotIssueRun
 from cityops.analytics.reports import report_build, report_html, report_period_parse, report_xlsx
 from cityops.analytics.selectors import overdue_cases
-from cityops.analytics.tests.conftest import WEST
-from cityops.analytics.tests.test_hotissues_anomalies import HEATING
-from cityops.analytics.tests.test_rollups import report
+from cityops.analytics.tests.support import HEATING, WEST, report
 from cityops.cases.models import Case
 
 pytestmark = pytest.mark.django_db

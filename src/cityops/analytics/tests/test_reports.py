@@ -43,8 +43,8 @@ from cityops.analytics.reports import (
     report_xlsx,
 )
 from cityops.analytics.rollups import rollup_rebuild
-from cityops.analytics.tests.conftest import EAST, WEST
-from cityops.analytics.tests.test_rollups import report as new_case
+from cityops.analytics.tests.support import EAST, WEST
+from cityops.analytics.tests.support import report as new_case
 from cityops.assessment.indicators import Kind
 from cityops.assessment.periods import date_range
 from cityops.assessment.selectors import ranking_between
@@ -52,7 +52,7 @@ from cityops.audit.models import AuditAction, AuditEntry
 from cityops.cases.states import Action
 from cityops.cases.workflow import case_transition
 from cityops.cli import translate
-from cityops.web.tests.test_security_headers import EVENT_HANDLER, INLINE_SCRIPT, STYLE_ELEMENT
+from cityops.testing.pages import EVENT_HANDLER, INLINE_SCRIPT, STYLE_ELEMENT
 
 pytestmark = pytest.mark.django_db
 

@@ -10,43 +10,12 @@ from django.utils import timezone
 from cityops.analytics import rollups
 from cityops.analytics.models import ALL_STREETS, DailyCount, Dim, MonthlyCount, OpenCase
 from cityops.analytics.rollups import rollup_rebuild, rollup_repair
-from cityops.analytics.tests.conftest import EAST, WEST
+from cityops.analytics.tests.support import EAST, report, snapshot, walk
 from cityops.cases.models import Case, Channel
-from cityops.cases.services import CaseInput, case_create
 from cityops.cases.states import Action, Status
 from cityops.cases.workflow import case_transition
 
 pytestmark = pytest.mark.django_db
-
-
-def report(*, lonlat=WEST, category=None, channel=Channel.HOTLINE, now=None, text="小区门口暴露垃圾成堆，无人清理", phone="13800000001"):
-    data = CaseInput(
-        description=text, channel=channel, category=category.code if category else None,
-        lon=lonlat[0] if lonlat else None, lat=lonlat[1] if lonlat else None,
-        reporter_name="张三", reporter_phone=phone, require_location=lonlat is not None,
-    )
-    return case_create(data=data, now=now or timezone.now())
-
-
-def snapshot() -> dict:
-    daily = {(r.day, r.street_id, r.dim, r.key): r.n for r in DailyCount.objects.all() if r.n}
-    monthly = {(r.month, r.street_id, r.dim, r.key): r.n for r in MonthlyCount.objects.all() if r.n}
-    open_cases = {
-        o.case_id: (o.status, o.street_id, o.category_id, o.deadline, o.warn_at, o.paused)
-        for o in OpenCase.objects.all()
-    }
-    return {"daily": daily, "monthly": monthly, "open": open_cases}
-
-
-def walk(case, people, category, department, *, close=True):
-    case = case_transition(case=case, action=Action.REGISTER, actor=people["operator"], data={"category": category.code})
-    case = case_transition(case=case, action=Action.DISPATCH, actor=people["dispatcher"], data={"department": department.code})
-    case = case_transition(case=case, action=Action.SIGN, actor=people["dept"])
-    if not close:
-        return case
-    case = case_transition(case=case, action=Action.RESPOND, actor=people["dept"], data={"result": "已清理"})
-    case = case_transition(case=case, action=Action.VERIFY, actor=people["dispatcher"], data={"passed": True})
-    return case_transition(case=case, action=Action.CALLBACK, actor=people["operator"], data={"satisfaction": "satisfied"})
 
 
 def test_live_updates_equal_a_rebuild(district, people, category, other_category, department, committed):

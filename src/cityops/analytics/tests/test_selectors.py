@@ -11,8 +11,7 @@ from django.utils import timezone
 from cityops.analytics import selectors
 from cityops.analytics.periods import period_parse
 from cityops.analytics.reads import pieces
-from cityops.analytics.tests.conftest import EAST
-from cityops.analytics.tests.test_rollups import report, walk
+from cityops.analytics.tests.support import EAST, report, walk
 from cityops.cases.models import Case, Channel
 from cityops.cases.states import Action
 from cityops.cases.workflow import case_transition

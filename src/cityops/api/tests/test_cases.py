@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cityops.api.tests.conftest import INSIDE, OUTSIDE
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.tests.factories import make_case
+from cityops.testing.square import INSIDE, OUTSIDE
 
 pytestmark = pytest.mark.django_db
 

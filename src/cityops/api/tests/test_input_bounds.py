@@ -9,9 +9,9 @@ import json
 import pytest
 from django.test import Client
 
-from cityops.api.tests.conftest import INSIDE
 from cityops.api.tests.keyclient import KeyClient
 from cityops.cases.models import Case
+from cityops.testing.square import INSIDE
 
 pytestmark = pytest.mark.django_db
 HUGE = "9223372036854775808"  # 2**63: one more than the largest database integer

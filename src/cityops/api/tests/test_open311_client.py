@@ -15,9 +15,9 @@ import pytest
 from django.utils import timezone
 
 from cityops.api.keys import apikey_issue
-from cityops.api.tests.conftest import INSIDE
 from cityops.api.tests.open311_shapes import check_json, check_xml
 from cityops.cases.models import Case
+from cityops.testing.square import INSIDE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,12 +13,12 @@ from django.test import Client
 from django.utils import timezone
 
 from cityops.api.keys import apikey_issue
-from cityops.api.tests.conftest import INSIDE
 from cityops.api.tests.open311_shapes import check_json, check_xml
 from cityops.cases.models import Attachment, AttachmentKind, Case
 from cityops.cases.tests.factories import LeafCategoryFactory, make_case
 from cityops.cases.workflow import case_transition
 from cityops.catalog.models import NOT_PUBLISHABLE_CODES, Category
+from cityops.testing.square import INSIDE
 
 pytestmark = pytest.mark.django_db
 BASE = "/open311/v2"

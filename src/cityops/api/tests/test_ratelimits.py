@@ -12,10 +12,10 @@ from django.test import Client, override_settings
 from cityops.accounts.tests.factories import UserFactory
 from cityops.api.keys import apikey_issue
 from cityops.api.tests.client import ApiClient
-from cityops.api.tests.conftest import INSIDE
 from cityops.cases.models import Case
 from cityops.common import ratelimit
 from cityops.common.tests.ratelimit_clock import FROZEN, frozen_ratelimit_clock
+from cityops.testing.square import INSIDE
 
 pytestmark = pytest.mark.django_db
 OPEN311 = "/open311/v2/requests"

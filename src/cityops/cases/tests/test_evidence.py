@@ -13,9 +13,9 @@ from cityops.cases.models import Attachment, AttachmentKind, Case, CaseEvent, Ch
 from cityops.cases.permissions import available_actions
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import LeafCategoryFactory
-from cityops.cases.tests.test_views_support import dispatched, in_progress
 from cityops.cases.workflow import case_transition
 from cityops.catalog.models import CategoryKind
+from cityops.testing.workflow import dispatched, in_progress
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,11 @@ from django.urls import reverse
 
 from cityops.accounts.tests.factories import UserFactory
 from cityops.api.tests.client import ApiClient
-from cityops.cases.models import Case, Notification
 from cityops.cases.free_text import case_free_text, shown_text
+from cityops.cases.models import Case, Notification
 from cityops.cases.states import Action, ReturnReason
-from cityops.cases.tests.test_views_support import dispatched, in_progress
 from cityops.cases.workflow import case_transition
+from cityops.testing.workflow import dispatched, in_progress
 
 pytestmark = pytest.mark.django_db
 

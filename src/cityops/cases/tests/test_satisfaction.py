@@ -12,12 +12,12 @@ from PIL import Image
 from cityops.audit.models import AuditAction, AuditEntry
 from cityops.cases.errors import InvalidTransition, NotAllowed, ValidationFailed
 from cityops.cases.models import Case, CaseEvent
-from cityops.desks.presenters import event_views
 from cityops.cases.services import attachment_add
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case
-from cityops.cases.tests.test_views_support import responded
 from cityops.cases.workflow import case_transition
+from cityops.desks.presenters import event_views
+from cityops.testing.workflow import responded
 
 pytestmark = pytest.mark.django_db
 

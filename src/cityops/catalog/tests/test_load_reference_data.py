@@ -22,10 +22,11 @@ from cityops.catalog.models import (
     Urgency,
 )
 from cityops.catalog.services import DATA_DIR, ReferenceDataError, load_reference_data, parse_limit
+from cityops.testing.shared_data import needs_shared, shared_path
 
 pytestmark = pytest.mark.django_db
 
-SHARED_TAXONOMY = Path("/work/shared/data/complaints/taxonomy.csv")
+SHARED_TAXONOMY = shared_path("complaints", "taxonomy.csv")
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_load_updates_rows_whose_file_entry_changed(streets, data_dir: Path) -> 
     assert Category.objects.get(code="E0102").keywords == "暴露垃圾 垃圾山"
 
 
-@pytest.mark.skipif(not SHARED_TAXONOMY.exists(), reason="shared taxonomy not available")
+@needs_shared("complaints", "taxonomy.csv")
 def test_parse_limit_reads_chinese_and_code_units() -> None:
     assert parse_limit("1.5 工作日") == (Decimal("1.5"), LimitUnit.WORK_DAY)
     assert parse_limit("6小时") == (Decimal("6.0"), LimitUnit.HOUR)

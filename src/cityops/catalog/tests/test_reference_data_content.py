@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import chinese_calendar
 import pytest
@@ -22,10 +21,11 @@ from cityops.catalog.models import (
 )
 from cityops.catalog.services import load_reference_data
 from cityops.catalog.workcal import is_workday
+from cityops.testing.shared_data import needs_shared, shared_path
 
 pytestmark = pytest.mark.django_db
 
-SHARED_TAXONOMY = Path("/work/shared/data/complaints/taxonomy.csv")
+SHARED_TAXONOMY = shared_path("complaints", "taxonomy.csv")
 
 
 def limit(code: str, stage: str, urgency: str = Urgency.NORMAL) -> tuple[Decimal, str]:
@@ -98,6 +98,7 @@ def test_urban_codes_follow_the_reference_order(loaded_catalog) -> None:
     assert Category.objects.get(code="E0102").register_condition == "成堆、成片的垃圾"
 
 
+@needs_shared("complaints", "taxonomy.csv")
 def test_hotline_names_are_exactly_the_shared_taxonomy(loaded_catalog) -> None:
     tops = ["城乡建设", "劳动和社会保障", "教育文体", "商贸旅游", "环境保护", "卫生计生", "交通运输"]
     with SHARED_TAXONOMY.open(encoding="utf-8") as fh:

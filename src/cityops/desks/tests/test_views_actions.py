@@ -10,7 +10,7 @@ from PIL import Image
 from cityops.cases.models import Attachment, Case, CaseEvent
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case
-from cityops.cases.tests.test_views_support import in_progress, registered
+from cityops.testing.workflow import in_progress, registered
 
 pytestmark = pytest.mark.django_db
 
@@ -182,7 +182,7 @@ def test_a_return_without_an_explanation_is_refused_in_chinese_and_writes_nothin
 
 
 def test_verify_fail_needs_a_reason_and_pass_closes(client, people, category, department):
-    from cityops.cases.tests.test_views_support import responded
+    from cityops.testing.workflow import responded
 
     case = responded(people, category, department)
     client.force_login(people["dispatcher"])

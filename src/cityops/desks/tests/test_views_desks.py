@@ -8,8 +8,8 @@ from django.urls import reverse
 from cityops.cases.models import Case
 from cityops.cases.states import Status
 from cityops.cases.tests.factories import make_case
-from cityops.cases.tests.test_views_support import dispatched, in_progress, registered
 from cityops.catalog.models import ResponsibilityRule
+from cityops.testing.workflow import dispatched, in_progress, registered
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from cityops.cases.permissions import available_actions
 from cityops.cases.states import Action
 from cityops.cases.tests.factories import make_case
-from cityops.cases.tests.test_views_support import dispatched, offered_actions, registered, responded
+from cityops.testing.workflow import dispatched, offered_actions, registered, responded
 
 pytestmark = pytest.mark.django_db
 

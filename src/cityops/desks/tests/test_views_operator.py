@@ -91,8 +91,8 @@ def test_category_suggestions_for_the_typed_description(client, people, category
 
 
 def test_callback_queue_lists_closed_cases_without_satisfaction(client, people, category, department):
-    from cityops.cases.tests.test_views_support import responded
     from cityops.cases.workflow import case_transition
+    from cityops.testing.workflow import responded
 
     case = responded(people, category, department)
     case = case_transition(case=case, action="verify", actor=people["dispatcher"], data={"passed": True})

@@ -9,8 +9,7 @@ from cityops.geo import lookup
 from cityops.geo.coords import CoordSystem, haversine_m, wgs84_to_gcj02
 from cityops.geo.lookup import Location, OutsideDistrictError, locate
 from cityops.geo.models import Region, UnitGrid
-
-from .conftest import points_in
+from cityops.geo.tests.support import points_in
 
 pytestmark = pytest.mark.django_db
 

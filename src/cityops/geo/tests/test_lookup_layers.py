@@ -7,8 +7,7 @@ from cityops.geo import synthetic
 from cityops.geo.geometry import to_geojson
 from cityops.geo.lookup import NoGeoDataError, OutsideDistrictError, locate
 from cityops.geo.models import Region
-
-from .conftest import points_in
+from cityops.geo.tests.support import points_in
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +9,10 @@ from cityops.geo import reference
 from cityops.geo.coords import wgs84_to_gcj02_array
 from cityops.geo.geometry import area_m2
 from cityops.geo.models import Region
+from cityops.testing.shared_data import needs_shared, shared_path
 
-RAW = Path("/work/shared/data/geo")
-needs_raw = pytest.mark.skipif(not RAW.exists(), reason="raw source data not available")
+RAW = shared_path("geo")
+needs_raw = needs_shared("geo")
 
 
 def test_district_file_is_a_valid_wgs84_outline_of_about_117_km2():

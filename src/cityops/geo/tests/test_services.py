@@ -11,8 +11,7 @@ from cityops.geo import synthetic
 from cityops.geo.coords import wgs84_to_gcj02_array
 from cityops.geo.models import Region, UnitGrid
 from cityops.geo.services import GeoImportError, generate_demo_partition, import_layer
-
-from .conftest import collection, feature, same_region
+from cityops.geo.tests.support import collection, feature, same_region
 
 pytestmark = pytest.mark.django_db
 

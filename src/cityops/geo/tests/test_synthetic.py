@@ -9,8 +9,7 @@ import shapely
 
 from cityops.geo import synthetic
 from cityops.geo.geometry import area_m2
-
-from .conftest import same_region
+from cityops.geo.tests.support import same_region
 
 REL_TOLERANCE = 1e-4  # of the area, for sums of parts: coordinates are rounded to 1e-7° (~1 cm)
 

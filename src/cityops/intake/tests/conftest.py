@@ -1,27 +1,16 @@
-import io
+"""Fixtures of the intake tests: the tiny two-grid district of support.py, an inspector of its
+west grid, uploaded photos; a clean cache and geo index around each test."""
+
 from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
 from cityops.accounts.tests.factories import UserFactory
-from cityops.cases.tests.factories import DepartmentFactory, LeafCategoryFactory
 from cityops.geo import lookup
 from cityops.geo.models import Region, RegionLevel, UnitGrid
-
-# A tiny district 630102 of 0.02° × 0.02° near Xining; one street, one community, two grids
-# (west and east halves). Everything outside is "not in the district".
-W, S, E, N = 101.80, 36.60, 101.82, 36.62
-MID = (W + E) / 2
-INSIDE_WEST = (101.805, 36.61)
-INSIDE_EAST = (101.815, 36.61)
-OUTSIDE = (101.90, 36.70)
-
-
-def box(w, s, e, n):
-    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+from cityops.intake.tests.support import MID, E, N, S, W, box, image_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -51,28 +40,10 @@ def geo(db):
 
 
 @pytest.fixture
-def category(db):
-    return LeafCategoryFactory(code="E9901", name="暴露垃圾")
-
-
-@pytest.fixture
-def department(db):
-    return DepartmentFactory(code="chengguan", name="区城市管理局")
-
-
-@pytest.fixture
 def inspector(geo):
     user = UserFactory(role="inspector", display_name="网格员 马")
     user.grids.add(geo.west)
     return user
-
-
-def image_bytes(fmt="JPEG", size=(64, 48), exif=None) -> bytes:
-    buf = io.BytesIO()
-    image = Image.new("RGB", size, (200, 80, 40))
-    kwargs = {"exif": exif} if exif is not None else {}
-    image.save(buf, format=fmt, **kwargs)
-    return buf.getvalue()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from cityops.accounts.tests.factories import UserFactory
 from cityops.audit.models import AuditAction, AuditEntry
 from cityops.cases.models import Case
 from cityops.cases.tests.factories import make_case
-from cityops.intake.tests.conftest import INSIDE_WEST
+from cityops.intake.tests.support import INSIDE_WEST
 
 pytestmark = pytest.mark.django_db
 

@@ -9,19 +9,9 @@ from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case
 from cityops.common.tests.ratelimit_clock import FROZEN, frozen_ratelimit_clock
 from cityops.intake.services import citizen_rate
-from cityops.intake.tests.conftest import INSIDE_WEST, OUTSIDE
+from cityops.intake.tests.support import INSIDE_WEST, OUTSIDE, closed_case, report_data
 
 pytestmark = pytest.mark.django_db
-
-
-def report_data(**overrides):
-    data = {
-        "case_type": "complaint", "description": "小区门口垃圾堆积三天无人清运", "address": "东关大街 12 号门口",
-        "lon": str(INSIDE_WEST[0]), "lat": str(INSIDE_WEST[1]), "coord_system": "wgs84",
-        "reporter_name": "李四", "reporter_phone": "13900001111",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_citizen_report_creates_a_web_case_and_shows_number_and_tracking_code(client, geo, jpeg):
@@ -85,7 +75,7 @@ def test_non_image_upload_is_refused_and_nothing_is_created(client, geo):
 
 
 def test_gif_is_refused(client, geo):
-    from cityops.intake.tests.conftest import image_bytes
+    from cityops.intake.tests.support import image_bytes
 
     gif = SimpleUploadedFile("a.gif", image_bytes(fmt="GIF"), content_type="image/gif")
     response = client.post(reverse("intake:report"), report_data(photo=gif))
@@ -95,7 +85,7 @@ def test_gif_is_refused(client, geo):
 
 @override_settings(CITYOPS_MAX_UPLOAD_MB=1)
 def test_too_large_upload_is_refused(client, geo):
-    from cityops.intake.tests.conftest import image_bytes
+    from cityops.intake.tests.support import image_bytes
 
     big = SimpleUploadedFile("big.png", image_bytes(fmt="PNG") + b"\0" * (1024 * 1024 + 10), content_type="image/png")
     response = client.post(reverse("intake:report"), report_data(photo=big))
@@ -134,15 +124,6 @@ def test_default_rate_limit_is_10_reports_a_minute(client, geo):
 
 
 # ---------------------------------------------------------------- tracking
-
-
-def closed_case(category=None, department=None, **overrides):
-    case = make_case(category=category, channel=Channel.WEB, reporter_name="王小明", reporter_phone="13512345678",
-                     address="幸福路 8 号 3 单元 501", **overrides)
-    Case.objects.filter(pk=case.pk).update(status=Status.CLOSED, closed_at=timezone.now(), department=department,
-                                           result="已清运完毕", callback_status="pending")
-    case.refresh_from_db()
-    return case
 
 
 def test_track_page_shows_a_citizen_safe_view(client, geo, category, department):

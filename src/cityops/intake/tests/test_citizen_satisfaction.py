@@ -11,7 +11,7 @@ from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case
 from cityops.cases.workflow import case_transition
 from cityops.intake.services import citizen_rate
-from cityops.intake.tests.test_citizen import closed_case, report_data
+from cityops.intake.tests.support import closed_case, report_data
 
 pytestmark = pytest.mark.django_db
 

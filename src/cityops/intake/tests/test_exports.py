@@ -27,8 +27,8 @@ from cityops.intake.columns import EXPORT_COLUMNS, IMPORT_COLUMNS
 from cityops.intake.exports import case_export
 from cityops.intake.import_checks import CSV_ESCAPED
 from cityops.intake.imports import cases_import
-from cityops.intake.tests.conftest import INSIDE_EAST, INSIDE_WEST
 from cityops.intake.tests.sheets import HEADERS, xlsx_bytes
+from cityops.intake.tests.support import INSIDE_EAST, INSIDE_WEST
 
 pytestmark = pytest.mark.django_db
 EXPORT_HEADERS = [c.header for c in EXPORT_COLUMNS]

@@ -23,8 +23,8 @@ from cityops.geo import lookup
 from cityops.intake import imports
 from cityops.intake.import_checks import locate_many
 from cityops.intake.imports import RegisterClock, case_numbers_reserve, cases_import, register_limits
-from cityops.intake.tests.conftest import INSIDE_EAST, INSIDE_WEST, MID, OUTSIDE, E, N, S, W
 from cityops.intake.tests.sheets import HEADERS, WHEN, csv_bytes, good_row, xlsx_bytes
+from cityops.intake.tests.support import INSIDE_EAST, INSIDE_WEST, MID, OUTSIDE, E, N, S, W
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

@@ -6,7 +6,7 @@ from cityops.accounts.tests.factories import UserFactory
 from cityops.cases.models import Attachment, Case, Channel
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case
-from cityops.intake.tests.conftest import INSIDE_EAST, INSIDE_WEST, OUTSIDE
+from cityops.intake.tests.support import INSIDE_EAST, INSIDE_WEST, OUTSIDE
 from cityops.web.navigation import nav_for
 
 pytestmark = pytest.mark.django_db

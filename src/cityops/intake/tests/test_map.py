@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from cityops.geo.models import Region
-from cityops.intake.tests.conftest import INSIDE_EAST, INSIDE_WEST, OUTSIDE
+from cityops.intake.tests.support import INSIDE_EAST, INSIDE_WEST, OUTSIDE
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from cityops.cases.models import Attachment, Case
 from cityops.cases.photos import max_pixels
-from cityops.intake.tests.test_citizen import report_data
+from cityops.intake.tests.support import report_data
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
-"""Fixtures of the ops tests: a tiny district, people in every role, a bearer-token client,
-and (for the fault tests) the real PostgreSQL and Redis, skipped when unreachable."""
+"""Fixtures of the ops tests: the operator's bearer-token client and (for the fault tests) the
+real PostgreSQL and Redis, skipped when unreachable. The one-square district, the category and
+people in every role are the shared fixtures of `cityops.testing.fixtures`."""
 
 from __future__ import annotations
 
@@ -7,16 +8,7 @@ import os
 
 import pytest
 
-from cityops.api.tests import conftest as api_fixtures
 from cityops.api.tests.client import ApiClient
-
-# The API tests' tiny district, catalogue and people serve these tests too.
-INSIDE = api_fixtures.INSIDE
-district = api_fixtures.district
-category = api_fixtures.category
-department = api_fixtures.department
-other_department = api_fixtures.other_department
-people = api_fixtures.people
 
 
 def pytest_configure(config):
@@ -27,13 +19,6 @@ def pytest_configure(config):
 def operator_api(people):
     """The operator's bearer-token client; paths are relative to /api/v1."""
     return ApiClient(people["operator"])
-
-
-def report(category, **overrides) -> dict:
-    body = {"type": "complaint", "description": "小区门口暴露垃圾成堆，无人清理", **INSIDE,
-            "address": "东关大街 12 号", "category": category.code, "reporter_name": "张三", "reporter_phone": "13812341234"}
-    body.update(overrides)
-    return body
 
 
 # ---------------------------------------------------------------- real services

@@ -33,7 +33,7 @@ from cityops.cases.services import CaseInput, case_create
 from cityops.cases.states import Status
 from cityops.cases.workflow import case_transition
 from cityops.ops import embedded
-from cityops.ops.tests.conftest import INSIDE
+from cityops.testing.square import INSIDE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

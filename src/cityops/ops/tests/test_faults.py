@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from cityops.cases.models import Case, CaseEvent, Notification, SlaLevel
 from cityops.cases.states import Action, Status
-from cityops.ops.tests.conftest import report
+from cityops.testing.square import case_body as report
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres_only]
 

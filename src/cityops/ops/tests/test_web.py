@@ -6,7 +6,7 @@ from django.db import OperationalError
 from django.test import Client
 
 from cityops.cases.models import Case, CaseEvent
-from cityops.ops.tests.conftest import report
+from cityops.testing.square import case_body as report
 
 pytestmark = pytest.mark.django_db
 

@@ -3,9 +3,7 @@ and a classifier trained once per session on synthetic texts (fast, no real data
 
 from __future__ import annotations
 
-import random
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -19,29 +17,8 @@ from cityops.catalog.models import (
     ResponsibilityRule,
 )
 from cityops.routing import registry
-from cityops.routing.training import Dataset, train
-
-REPO = Path(__file__).resolve().parents[4]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-VOCAB = {
-    "H01": ["小区", "物业", "停车", "道路", "施工", "噪音", "房屋", "拆迁", "违建", "井盖", "路灯", "电梯"],
-    "H02": ["社保", "工资", "拖欠", "养老", "保险", "失业", "劳动", "合同", "退休", "医保", "加班", "仲裁"],
-    "H03": ["学校", "老师", "学生", "教育", "收费", "课外", "培训", "幼儿园", "考试", "招生", "校车", "补课"],
-}
-FILLER = ["请求", "领导", "尽快", "处理", "反映", "问题", "市民", "希望", "相关", "部门", "谢谢", "情况"]
-NAMES = {"H01": "城乡建设", "H02": "劳动和社会保障", "H03": "教育文体"}
-DEPARTMENTS = {"H01": ("zhujian", "区住建局"), "H02": ("renshe", "区人社局"), "H03": ("jiaoyu", "区教育局")}
-
-
-def synthetic_dataset(per_class: int = 50, seed: int = 0) -> Dataset:
-    rng = random.Random(seed)
-    texts, labels = [], []
-    for code, words in VOCAB.items():
-        for _ in range(per_class):
-            texts.append("".join(rng.sample(words, 4) + rng.sample(FILLER, 3)))
-            labels.append(code)
-    return Dataset(texts, labels, [f"s{i}" for i in range(len(texts))], {}, "synthetic")
+from cityops.routing.tests.support import DEMO_LEAVES, DEPARTMENTS, NAMES, synthetic_dataset
+from cityops.routing.training import train
 
 
 @pytest.fixture(scope="session")
@@ -80,19 +57,7 @@ def active_model(db, trained):
     return registry.model_save(trained, source="synthetic", activate=True)
 
 
-def real_data(name: str) -> Path:
-    path = SHARED_DATA / "complaints" / name
-    if not path.is_file():
-        pytest.skip(f"real data not available: {path} (tests read ../shared/data beside the repository)")
-    return path
-
-
 # ---------------------------------------------------------------- the demo history's district
-
-DEMO_LEAVES = {  # code: (parent code, department) — a few 小类 of CATEGORIES, both systems
-    "E0102": ("E01", "chengguan"), "E0301": ("E03", "chengguan"), "E0508": ("E05", "chengguan"),
-    "P0118": ("P01", "chengguan"), "H010208": ("H0102", "zhujian"), "H020306": ("H0203", "renshe"),
-}
 
 
 def _box(w: float, s: float, e: float, n: float) -> dict:

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from cityops.routing.models import RoutingModel
-from cityops.routing.tests.conftest import NAMES, synthetic_dataset
+from cityops.routing.tests.support import NAMES, synthetic_dataset
 
 
 def _csv(path, data, names=True):

@@ -6,7 +6,7 @@ import pytest
 
 from cityops.routing.labels import hotline_label_map
 from cityops.routing.pipeline import fit_router
-from cityops.routing.tests.conftest import real_data
+from cityops.routing.tests.support import real_data
 from cityops.routing.training import read_csv, score
 
 

@@ -6,14 +6,14 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from cityops.desks.demo_history import demo_history_ensure
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import make_case
 from cityops.cases.workflow import case_transition
+from cityops.desks.demo_history import demo_history_ensure
 from cityops.routing.history import history_dataset
 from cityops.routing.models import RoutingModel
 from cityops.routing.services import auto_dispatch, demo_model_ensure, leaf_suggestions, retrain_if_due
-from cityops.routing.tests.conftest import DEMO_LEAVES
+from cityops.routing.tests.support import DEMO_LEAVES
 
 HEATING = "小区5号楼2单元家里的暖气不热，温度只有十几度，请尽快处理。"
 # The synthetic history follows the working calendar and the time of day, so a history ending

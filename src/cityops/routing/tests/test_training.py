@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cityops.routing.tests.conftest import synthetic_dataset
+from cityops.routing.tests.support import synthetic_dataset
 from cityops.routing.training import (
     TrainingDataError,
     check_trainable,

@@ -10,13 +10,11 @@ from django.test import Client
 from django.urls import reverse
 
 from cityops.accounts.tests.factories import UserFactory
+from cityops.testing.pages import EVENT_HANDLER, INLINE_SCRIPT, STYLE_ELEMENT
 
 pytestmark = pytest.mark.django_db
 SRC = Path(__file__).resolve().parents[2]  # src/cityops
 
-INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.IGNORECASE)
-EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
-STYLE_ELEMENT = re.compile(r"<style\b", re.IGNORECASE)
 JS_URL = re.compile(r"(href|src|action)\s*=\s*[\"']\s*javascript:", re.IGNORECASE)
 HTMX_EVAL = re.compile(r"\bhx-on\b|hx-on:|hx-vals=[\"']\s*js:|hx-trigger=\"[^\"]*\[", re.IGNORECASE)
 
