@@ -18,8 +18,8 @@ ADMIN_OTP_ROLES = (roles.SYSADMIN, roles.SECADMIN, roles.AUDITOR)
 
 @register(Tags.security, deploy=True)
 def check_second_factor_roles(app_configs=None, **kwargs):
-    required = list(getattr(settings, "OTP_REQUIRED_ROLES", []) or [])
-    waived = bool(getattr(settings, "CITYOPS_ALLOW_NO_OTP", False))
+    required = list(settings.OTP_REQUIRED_ROLES or [])
+    waived = bool(settings.CITYOPS_ALLOW_NO_OTP)
     issues = []
     unknown = sorted(set(required) - set(roles.ROLES))
     if unknown:

@@ -32,7 +32,7 @@ from django.db.models import Sum
 
 
 def account_failure_limit() -> int:
-    return int(getattr(settings, "CITYOPS_ACCOUNT_FAILURE_LIMIT", 10))
+    return int(settings.CITYOPS_ACCOUNT_FAILURE_LIMIT)
 
 
 def failure_counts(request, credentials: dict | None = None) -> tuple[int, int]:

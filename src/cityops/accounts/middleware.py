@@ -75,7 +75,7 @@ def _view_name(request: HttpRequest) -> str:
 
 
 def _passive(request: HttpRequest, view_name: str) -> bool:
-    return is_api(request) or view_name in getattr(settings, "CITYOPS_SESSION_PASSIVE_VIEWS", [])
+    return is_api(request) or view_name in settings.CITYOPS_SESSION_PASSIVE_VIEWS
 
 
 def session_gate(request: HttpRequest) -> Refusal | None:
@@ -173,7 +173,7 @@ class AuthenticationPolicyMiddleware:
             request.cityops_login_pending = True
             if view_name in _open_views(refusal):
                 return None
-            if view_name in getattr(settings, "CITYOPS_SESSION_PASSIVE_VIEWS", []) and not is_api(request):
+            if view_name in settings.CITYOPS_SESSION_PASSIVE_VIEWS and not is_api(request):
                 # A background poll (the bell on the gate page itself) must not bounce the page.
                 return HttpResponse(status=204)
         return _answer(request, refusal)

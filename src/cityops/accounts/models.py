@@ -123,7 +123,7 @@ class PasswordHistory(models.Model):
     def record(cls, user: User) -> None:
         """Remember the user's current hash and forget the ones beyond the history depth."""
         cls.objects.create(user=user, password=user.password)
-        keep = max(int(getattr(settings, "CITYOPS_PASSWORD_HISTORY", 5)), 1)
+        keep = max(int(settings.CITYOPS_PASSWORD_HISTORY), 1)
         stale = cls.objects.filter(user=user).values_list("pk", flat=True)[keep:]
         cls.objects.filter(pk__in=list(stale)).delete()
 

@@ -48,11 +48,11 @@ class OtpLocked(Exception):
 
 
 def _failure_limit() -> int:
-    return int(getattr(settings, "AXES_FAILURE_LIMIT", 5))
+    return int(settings.AXES_FAILURE_LIMIT)
 
 
 def _cooloff() -> timedelta:
-    cooloff = getattr(settings, "AXES_COOLOFF_TIME", None)
+    cooloff = settings.AXES_COOLOFF_TIME
     return cooloff if isinstance(cooloff, timedelta) else timedelta(minutes=15)
 
 
@@ -166,7 +166,7 @@ def enrolment_code_needed(user: User) -> bool:
     codes are required for everyone (CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL)."""
     if otp_device(user) is not None:
         return False
-    return otp_required(user) or bool(getattr(settings, "CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL", False))
+    return otp_required(user) or bool(settings.CITYOPS_OTP_ENROLMENT_CODE_FOR_ALL)
 
 
 def enrolment_code_proven(request, user: User) -> bool:
@@ -174,7 +174,7 @@ def enrolment_code_proven(request, user: User) -> bool:
 
 
 def _code_hours() -> int:
-    return int(getattr(settings, "CITYOPS_OTP_ENROLMENT_CODE_HOURS", 72))
+    return int(settings.CITYOPS_OTP_ENROLMENT_CODE_HOURS)
 
 
 def _normalise(code: str) -> str:

@@ -16,7 +16,7 @@ REASON_EXPIRED = "expired"
 
 def password_expires_at(user: User) -> datetime | None:
     """When the password expires, or None when expiry is off or the account has no password."""
-    days = int(getattr(settings, "CITYOPS_PASSWORD_MAX_AGE_DAYS", 90))
+    days = int(settings.CITYOPS_PASSWORD_MAX_AGE_DAYS)
     if days <= 0 or not user.has_usable_password() or user.password_changed_at is None:
         return None
     return user.password_changed_at + timedelta(days=days)
@@ -38,7 +38,7 @@ def otp_required(user: User) -> bool:
     """True when the account's role (OTP_REQUIRED_ROLES) makes the TOTP second factor mandatory.
 
     Superusers hold every permission, so they are bound whenever any role is."""
-    required = set(getattr(settings, "OTP_REQUIRED_ROLES", []) or [])
+    required = set(settings.OTP_REQUIRED_ROLES or [])
     if not required:
         return False
     return user.is_superuser or user.has_role(*required)

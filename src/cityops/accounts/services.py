@@ -249,7 +249,7 @@ def password_change_by_owner(*, user: User, new_password: str, request=None) -> 
 def reset_password_hours() -> float:
     from django.conf import settings
 
-    return float(getattr(settings, "CITYOPS_RESET_PASSWORD_HOURS", 72))
+    return float(settings.CITYOPS_RESET_PASSWORD_HOURS)
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ REASON_REPLACED = "replaced_by_new_login"
 
 
 def idle_limit_seconds() -> int:
-    return int(getattr(settings, "CITYOPS_SESSION_IDLE_MINUTES", 30)) * 60
+    return int(settings.CITYOPS_SESSION_IDLE_MINUTES) * 60
 
 
 def session_is_idle(request, *, now: float | None = None) -> bool:
@@ -41,7 +41,7 @@ def session_touch(request, *, now: float | None = None) -> None:
 
 def session_replaced(request) -> bool:
     """With CITYOPS_SINGLE_SESSION on: a later login of the same account has taken over."""
-    if not getattr(settings, "CITYOPS_SINGLE_SESSION", False):
+    if not settings.CITYOPS_SINGLE_SESSION:
         return False
     current = getattr(request.user, "current_session_key", "")
     return bool(current) and request.session.session_key != current
@@ -58,7 +58,7 @@ def session_claim(*, request, user: User) -> None:
     User.objects.filter(pk=user.pk).update(current_session_key=key)
     user.current_session_key = key
     request.session[LAST_ACTIVITY_KEY] = int(time.time())
-    if previous and previous != key and getattr(settings, "CITYOPS_SINGLE_SESSION", False):
+    if previous and previous != key and settings.CITYOPS_SINGLE_SESSION:
         from cityops.audit.models import AuditAction
         from cityops.audit.services import audit_record
 

@@ -23,8 +23,9 @@ CHARACTER_CLASSES = (
 )
 
 
-def _setting(value: int | None, name: str, default: int) -> int:
-    return int(value) if value is not None else int(getattr(settings, name, default))
+def _setting(value: int | None, name: str) -> int:
+    """The validator's own option, else the declared setting `name` (config/settings/environment.py)."""
+    return int(value) if value is not None else int(getattr(settings, name))
 
 
 class MinimumLengthValidator:
@@ -35,7 +36,7 @@ class MinimumLengthValidator:
 
     @property
     def min_length(self) -> int:
-        return _setting(self._min_length, "CITYOPS_PASSWORD_MIN_LENGTH", 10)
+        return _setting(self._min_length, "CITYOPS_PASSWORD_MIN_LENGTH")
 
     def validate(self, password: str, user=None) -> None:
         if len(password) < self.min_length:
@@ -56,7 +57,7 @@ class CharacterClassesValidator:
 
     @property
     def min_classes(self) -> int:
-        return min(_setting(self._min_classes, "CITYOPS_PASSWORD_MIN_CLASSES", 3), len(CHARACTER_CLASSES))
+        return min(_setting(self._min_classes, "CITYOPS_PASSWORD_MIN_CLASSES"), len(CHARACTER_CLASSES))
 
     def validate(self, password: str, user=None) -> None:
         present = sum(1 for _label, test in CHARACTER_CLASSES if any(test(c) for c in password))
@@ -93,7 +94,7 @@ class PasswordHistoryValidator:
 
     @property
     def history(self) -> int:
-        return _setting(self._history, "CITYOPS_PASSWORD_HISTORY", 5)
+        return _setting(self._history, "CITYOPS_PASSWORD_HISTORY")
 
     def validate(self, password: str, user=None) -> None:
         if user is None or user.pk is None or self.history <= 0:

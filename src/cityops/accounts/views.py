@@ -98,7 +98,7 @@ def otp_setup(request):
             code_form.add_error("code", _("开通码不正确或已过期，请向安全管理员申请新的开通码。"))
         return render(request, "accounts/otp_enrolment_code.html", {
             "form": code_form, "required": policy.otp_required(user), "next": _next_url(request),
-            "hours": getattr(settings, "CITYOPS_OTP_ENROLMENT_CODE_HOURS", 72),
+            "hours": settings.CITYOPS_OTP_ENROLMENT_CODE_HOURS,
         }, status=400 if code_form.errors else 200)
     form = OtpTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -75,7 +75,7 @@ router = Router(tags=["认证"])
 
 
 def _lockout_minutes() -> int:
-    cooloff = getattr(settings, "AXES_COOLOFF_TIME", None)
+    cooloff = settings.AXES_COOLOFF_TIME
     return int(cooloff.total_seconds() // 60) if hasattr(cooloff, "total_seconds") else 0
 
 

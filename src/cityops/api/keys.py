@@ -265,7 +265,7 @@ def log_call(request: HttpRequest, response: HttpResponse) -> None:
 
 
 def audit_window() -> timedelta:
-    return timedelta(minutes=max(1, int(getattr(settings, "AUDIT_API_KEY_WINDOW_MINUTES", 60))))
+    return timedelta(minutes=max(1, int(settings.AUDIT_API_KEY_WINDOW_MINUTES)))
 
 
 def audit_key_use(record: ApiKey, request: HttpRequest, status_code: int, *, now: datetime | None = None) -> bool:

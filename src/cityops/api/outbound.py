@@ -69,11 +69,11 @@ def is_service_account(account) -> bool:
 
 
 def allowed_hosts() -> list[str]:
-    return [h.strip().lower().rstrip(".") for h in getattr(settings, "CITYOPS_WEBHOOK_ALLOWED_HOSTS", []) if h.strip()]
+    return [h.strip().lower().rstrip(".") for h in settings.CITYOPS_WEBHOOK_ALLOWED_HOSTS if h.strip()]
 
 
 def require_https() -> bool:
-    return bool(getattr(settings, "CITYOPS_WEBHOOK_REQUIRE_HTTPS", True))
+    return bool(settings.CITYOPS_WEBHOOK_REQUIRE_HTTPS)
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

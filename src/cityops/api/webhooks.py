@@ -108,11 +108,11 @@ RESPONSE_KEEP = 500  # characters of a reply kept for the log; the admin shows f
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "CITYOPS_WEBHOOK_MAX_ATTEMPTS", 10))
+    return int(settings.CITYOPS_WEBHOOK_MAX_ATTEMPTS)
 
 
 def timeout_seconds() -> float:
-    return float(getattr(settings, "CITYOPS_WEBHOOK_TIMEOUT", 10))
+    return float(settings.CITYOPS_WEBHOOK_TIMEOUT)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -436,7 +436,7 @@ def deliver(delivery: WebhookDelivery, *, now: datetime | None = None) -> bool:
 
 
 def time_budget() -> float:
-    return float(getattr(settings, "CITYOPS_WEBHOOK_RUN_SECONDS", 60))
+    return float(settings.CITYOPS_WEBHOOK_RUN_SECONDS)
 
 
 def _due(subscription_id: int, now: datetime, limit: int) -> list[WebhookDelivery]:

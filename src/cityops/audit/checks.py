@@ -10,7 +10,7 @@ from cityops.audit.services import MIN_KEY_LENGTH
 
 @register(Tags.security, deploy=True)
 def audit_hmac_key_check(app_configs=None, **kwargs) -> list[Error]:
-    key = str(getattr(settings, "CITYOPS_AUDIT_HMAC_KEY", "") or "").strip()
+    key = str(settings.CITYOPS_AUDIT_HMAC_KEY or "").strip()
     if len(key) >= MIN_KEY_LENGTH:
         return []
     return [

@@ -100,10 +100,10 @@ def keyring() -> Keyring:
     """The current key (signs new rows) and the retired ones (verify older rows), by key id.
 
     Raises ImproperlyConfigured without a current key: an unkeyed chain proves nothing."""
-    current = str(getattr(settings, "CITYOPS_AUDIT_HMAC_KEY", "") or "").strip()
+    current = str(settings.CITYOPS_AUDIT_HMAC_KEY or "").strip()
     if not current:
         raise ImproperlyConfigured(NO_KEY)
-    keys = {key_id_of(old): old.encode("utf-8") for old in _split_keys(getattr(settings, "CITYOPS_AUDIT_HMAC_KEYS", []))}
+    keys = {key_id_of(old): old.encode("utf-8") for old in _split_keys(settings.CITYOPS_AUDIT_HMAC_KEYS)}
     current_id = key_id_of(current)
     keys[current_id] = current.encode("utf-8")
     return Keyring(current_id=current_id, keys=keys)
@@ -346,7 +346,7 @@ MIN_RETENTION_DAYS = 183  # 等保 2.0: audit records are kept at least six mont
 def retention_days() -> int:
     """AUDIT_RETENTION_DAYS, never less than six months whatever the settings say."""
     try:
-        configured = int(getattr(settings, "AUDIT_RETENTION_DAYS", MIN_RETENTION_DAYS))
+        configured = int(settings.AUDIT_RETENTION_DAYS)
     except (TypeError, ValueError):
         configured = MIN_RETENTION_DAYS
     return max(MIN_RETENTION_DAYS, configured)

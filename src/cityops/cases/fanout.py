@@ -39,7 +39,7 @@ BATCH = 500
 
 
 def mode() -> str:
-    return DEFERRED if getattr(settings, "CITYOPS_EVENT_FANOUT", INLINE) == DEFERRED else INLINE
+    return DEFERRED if settings.CITYOPS_EVENT_FANOUT == DEFERRED else INLINE
 
 
 def announce(case: Case, event: CaseEvent) -> None:

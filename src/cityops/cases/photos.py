@@ -55,7 +55,7 @@ class CleanPhoto:
 
 
 def max_pixels() -> int:
-    return int(getattr(settings, "CITYOPS_MAX_IMAGE_PIXELS", 40_000_000))
+    return int(settings.CITYOPS_MAX_IMAGE_PIXELS)
 
 
 def set_pillow_guard() -> None:

@@ -193,7 +193,7 @@ def _scan_postgresql(now: datetime, batch: int, on_batch) -> ScanResult:
     labels = json.dumps({value: str(label) for value, label in Stage.choices}, ensure_ascii=False)
     # Batches touch disjoint cases, so they can run on several connections at once (a big
     # catch-up after an outage uses every core); inside a transaction (tests) they cannot.
-    workers = max(1, int(getattr(settings, "CITYOPS_SLA_SCAN_CONNECTIONS", 2)))
+    workers = max(1, int(settings.CITYOPS_SLA_SCAN_CONNECTIONS))
     for level, action in LEVELS:
         statement = _STATEMENT.format(
             case=Case._meta.db_table, event=CaseEvent._meta.db_table, notification=Notification._meta.db_table,

@@ -181,7 +181,7 @@ def _return(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     note = _text(data, "note", "退单说明（为什么不属于本单位或无法处置）", required=True)
     suggested = _suggested_department(case, data)
     department = case.department.code if case.department else None
-    pending = bool(getattr(settings, "CITYOPS_RETURN_NEEDS_ACCEPTANCE", True))
+    pending = bool(settings.CITYOPS_RETURN_NEEDS_ACCEPTANCE)
     request = {"reason": reason, "note": note, "suggested_department": suggested, "requested_at": now.isoformat(),
                "department": department}
     payload = {"reason": reason, "note": note, "suggested_department": suggested, "department": department,
@@ -361,7 +361,7 @@ def _callback(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
 def _callback_attempt(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     """未接通: counted; after CITYOPS_CALLBACK_MAX_ATTEMPTS the case leaves the queue as 无法联系."""
     attempt = case.callback_attempts + 1  # the version check makes this read-then-write safe
-    final = attempt >= max(1, int(getattr(settings, "CITYOPS_CALLBACK_MAX_ATTEMPTS", 3)))
+    final = attempt >= max(1, int(settings.CITYOPS_CALLBACK_MAX_ATTEMPTS))
     fields: dict[str, Any] = {"callback_attempts": attempt}
     if final:
         fields["callback_status"] = CallbackStatus.UNREACHABLE

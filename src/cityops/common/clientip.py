@@ -29,7 +29,7 @@ def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
 
 
 def _trusted() -> tuple[Network, ...]:
-    return _networks(tuple(getattr(settings, "CITYOPS_TRUSTED_PROXIES", None) or ()))
+    return _networks(tuple(settings.CITYOPS_TRUSTED_PROXIES or ()))
 
 
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -45,7 +45,7 @@ DEFAULT_RATES: dict[str, Rate] = {
 
 
 def rate_for(scope: str) -> Rate:
-    configured = getattr(settings, "CITYOPS_RATE_LIMITS", None) or {}
+    configured = settings.CITYOPS_RATE_LIMITS or {}
     return configured[scope] if scope in configured else DEFAULT_RATES[scope]
 
 

@@ -396,7 +396,7 @@ class _Builder:
 class _Generator:
     def __init__(self, ref: _Reference, rng: random.Random, now: datetime) -> None:
         self.ref, self.rng, self.now = ref, rng, now
-        self.max_attempts = int(getattr(settings, "CITYOPS_CALLBACK_MAX_ATTEMPTS", 3))
+        self.max_attempts = int(settings.CITYOPS_CALLBACK_MAX_ATTEMPTS)
         self.names = [s + g for s in SURNAMES for g in GIVEN]
 
     def dept_actor(self, dept: int) -> tuple[int, str] | None:

@@ -38,7 +38,7 @@ PHASES = {"queued": "排队中", "validate": "读取并校验数据", "locate": 
 
 def inline_limit() -> int:
     """Files up to this size are imported within the upload request."""
-    return int(getattr(settings, "CITYOPS_IMPORT_INLINE_BYTES", 256 * 1024))
+    return int(settings.CITYOPS_IMPORT_INLINE_BYTES)
 
 
 def _key(job_id: str) -> str:
@@ -83,7 +83,7 @@ def job_start(*, upload, user, skip_invalid: bool, dry_run: bool, ip: str | None
     }
     _save(job)
     args = (job, path, user.pk, ip)
-    if size <= inline_limit() or getattr(settings, "CITYOPS_IMPORT_INLINE", False):
+    if size <= inline_limit() or settings.CITYOPS_IMPORT_INLINE:
         _run(*args)
     else:
         threading.Thread(target=_run_in_thread, args=args, name=f"cityops-import-{job_id}", daemon=True).start()

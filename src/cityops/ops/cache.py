@@ -37,7 +37,7 @@ class ResilientRedisCache(RedisCache):
             with self._lock:
                 if not self._down_until:
                     logger.warning("Redis cache unavailable, serving without it: %s", exc)
-                retry = float(getattr(settings, "CITYOPS_CACHE_RETRY_SECONDS", 5))
+                retry = float(settings.CITYOPS_CACHE_RETRY_SECONDS)
                 self._down_until = time.monotonic() + retry
             return default
         if self._down_until:

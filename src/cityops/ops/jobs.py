@@ -40,7 +40,7 @@ def exclusive(name: str) -> Iterator[bool]:
     key = _lock_key(name)
     # Wait a little: the holder may be a worker that was just killed, whose connection
     # PostgreSQL is about to drop (its retried task must then run, not skip).
-    deadline = time.monotonic() + float(getattr(settings, "CITYOPS_JOB_LOCK_WAIT_SECONDS", 10))
+    deadline = time.monotonic() + float(settings.CITYOPS_JOB_LOCK_WAIT_SECONDS)
     while True:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])

@@ -39,7 +39,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def redis_status() -> str:
-    url = getattr(settings, "REDIS_URL", "")
+    url = settings.REDIS_URL
     if not url:
         return "not_configured"
     import redis
@@ -84,7 +84,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def bench_insert(request: HttpRequest) -> JsonResponse:
     """The intake benchmark's ceiling: the same server, one INSERT, no business logic.
     Exists only when `CITYOPS_BENCHMARK_ENDPOINTS` is on (never in a real deployment)."""
-    if not getattr(settings, "CITYOPS_BENCHMARK_ENDPOINTS", False):
+    if not settings.CITYOPS_BENCHMARK_ENDPOINTS:
         raise Http404
     probe = BenchProbe.objects.create(created_at=timezone.now(), note="intake-ceiling")
     return _json({"id": probe.pk}, status=201)

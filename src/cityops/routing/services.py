@@ -469,7 +469,7 @@ def retrain_if_due(*, now=None, force: bool = False, activate: bool | None = Non
             return {**out, "retrained": False, "reason": f"新增派遣 {new_labels} 件，少于 {min_new} 件"}
     try:
         model, result, report = train_from_history(
-            algorithm=getattr(django_settings, "CITYOPS_RETRAIN_ALGORITHM", None),
+            algorithm=django_settings.CITYOPS_RETRAIN_ALGORITHM,
             since=now - window, note=f"自动重训：新增 {new_labels} 件，纠正 {corrected} 件", progress=progress,
         )
     except TrainingDataError as exc:

@@ -34,7 +34,7 @@ def home(request):
 
 
 def _lockout_minutes() -> int:
-    cooloff = getattr(settings, "AXES_COOLOFF_TIME", None)
+    cooloff = settings.AXES_COOLOFF_TIME
     return max(int(cooloff.total_seconds() // 60), 1) if isinstance(cooloff, timedelta) else 15
 
 
