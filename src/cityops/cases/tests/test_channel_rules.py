@@ -83,3 +83,13 @@ def test_api_refuses_the_inspector_channel_of_an_operator_with_the_same_message(
     assert response.status_code == 400
     assert response.json() == {"code": "validation_error", "message": OPERATOR_REFUSAL, "details": {"channel": "not_allowed"}}
     assert not Case.objects.exists()
+def test_operator_desk_refuses_the_inspector_channel_with_the_service_message(client):
+    client.force_login(UserFactory(role="operator"))
+    response = client.post("/desk/operator/", {
+        "channel": Channel.INSPECTOR, "case_type": "consult", "description": "咨询垃圾分类投放时间", "urgency": "",
+    })
+    assert response.status_code == 400
+    assert OPERATOR_REFUSAL in response.content.decode()
+    assert not Case.objects.exists()
+
+
