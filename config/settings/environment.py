@@ -190,7 +190,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("CITYOPS_PASSWORD_MIN_CLASSES", INT, 3, "Password policy: character classes (upper/lower/digit/symbol) required.", "4", group="authentication"),
     S("CITYOPS_PASSWORD_HISTORY", INT, 5, "Password policy: the last N passwords cannot be reused.", "8", group="authentication"),
     S("CITYOPS_PASSWORD_MAX_AGE_DAYS", INT, 90, "Password policy: days before a password must be changed; 0 never.", "180", group="authentication"),
-    S("CITYOPS_RESET_PASSWORD_HOURS", FLOAT, 72, "Hours a password set by the security administrator stays valid for the first sign-in.", "24",
+    S("CITYOPS_RESET_PASSWORD_HOURS", FLOAT, 72, "Hours the initial password of an administrator's reset stays valid (it must be changed at the first sign-in).", "24",
       group="authentication"),
     S("CITYOPS_SESSION_IDLE_MINUTES", INT, 30, "Sessions end after this much inactivity (SESSION_COOKIE_AGE caps their whole life).", "15",
       group="authentication"),
@@ -215,16 +215,16 @@ SETTINGS: tuple[Setting, ...] = (
       '{"report": "5/m"}', group="authentication"),
     # ---- uploads and imports
     S("CITYOPS_MAX_UPLOAD_MB", INT, 10, "Largest photo or attachment, in MB.", "20", group="uploads"),
-    S("CITYOPS_MAX_IMAGE_PIXELS", INT, 40_000_000, "Photos with more pixels are refused from their header, before decoding; Pillow's guard too.",
+    S("CITYOPS_MAX_IMAGE_PIXELS", INT, 40_000_000, "Photos with more pixels are refused from their header, before decoding (decompression bombs; 40 MP is above what phones save by default); Pillow's own guard is set to the same number.",
       "24000000", group="uploads"),
     S("CITYOPS_MAX_XLSX_UNCOMPRESSED_MB", INT, 1024, "Spreadsheet imports: an .xlsx may unpack to at most this many MB.", "512", group="uploads"),
     S("CITYOPS_IMPORT_MAX_ROWS", INT, 200_000, "Spreadsheet imports: most rows in one file.", "50000", group="uploads"),
     S("CITYOPS_IMPORT_MAX_MB", INT, 50, "Spreadsheet imports: largest file, in MB.", "20", group="uploads"),
     S("CITYOPS_IMPORT_INLINE_BYTES", INT, 256 * 1024, "Imports up to this size run in the request; larger ones in the background.", "65536",
       group="uploads"),
-    S("CITYOPS_IMPORT_INLINE", BOOL, False, "Run every import in the request (no workers).", "1", group="uploads"),
+    S("CITYOPS_IMPORT_INLINE", BOOL, False, "Run every import within the upload request, whatever its size (no background thread).", "1", group="uploads"),
     # ---- connecting other systems (docs/integration.md)
-    S("CITYOPS_API_TOKEN_HOURS", FLOAT, 8, "Hours an API token of a signed-in person is valid.", "4", group="integration"),
+    S("CITYOPS_API_TOKEN_HOURS", FLOAT, 8, "Hours an API token (POST /api/v1/auth/token) is valid.", "4", group="integration"),
     S("CITYOPS_INGEST_MAX_BYTES", INT, 16 * 1024 * 1024, "Largest intake request body, in bytes.", "1048576", group="integration"),
     S("CITYOPS_ALARM_DEDUPE_MINUTES", FLOAT, 30, "Alarms of one device and type within this many minutes join one case.", "5", group="integration"),
     S("CITYOPS_WEBHOOK_MAX_ATTEMPTS", INT, 10, "Delivery attempts of one webhook before it is given up.", "4", group="integration"),
@@ -252,7 +252,7 @@ SETTINGS: tuple[Setting, ...] = (
       group="workflow"),
     S("CITYOPS_ESCALATE_AFTER_HOURS", FLOAT, 24, "Overdue cases are escalated to the leaders this many hours past the deadline.", "12",
       group="workflow"),
-    S("CITYOPS_ESCALATE_LOOKBACK_HOURS", FLOAT, 72, "The escalation job looks at deadlines passed at most this many hours ago.", "48",
+    S("CITYOPS_ESCALATE_LOOKBACK_HOURS", FLOAT, 72, "A first escalation run (no watermark yet) looks back this many hours.", "48",
       group="workflow"),
     # ---- background work (docs/deploy.md "Workers")
     S("CITYOPS_EVENT_FANOUT", STR, "inline", "Derived work of case events: inline (in the request, after commit) or deferred (outbox, fanout job).",
@@ -267,7 +267,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("CITYOPS_RETRAIN_SECONDS", FLOAT, 86400, "Seconds between checks whether the routing model is due for retraining.", "43200", group="jobs"),
     S("CITYOPS_PRIVACY_SECONDS", FLOAT, 86400, "Seconds between runs of the personal-data retention job.", "43200", group="jobs"),
     S("CITYOPS_SLA_SCAN_CONNECTIONS", INT, 2, "Database connections a large SLA catch-up uses in parallel.", "3", group="jobs"),
-    S("CITYOPS_JOB_LOCK_WAIT_SECONDS", FLOAT, 10, "Seconds a job waits for another run of itself to finish.", "30", group="jobs"),
+    S("CITYOPS_JOB_LOCK_WAIT_SECONDS", FLOAT, 10, "PostgreSQL: seconds a job waits for the lock of another run of itself (a killed worker's) before it skips.", "30", group="jobs"),
     S("CITYOPS_CACHE_RETRY_SECONDS", FLOAT, 5, "Redis down: seconds before the cache tries it again.", "7", group="jobs"),
     S("CITYOPS_GEO_INDEX_CHECK_SECONDS", FLOAT, 1.0, "Seconds between checks whether the boundary index changed.", "5", group="jobs"),
     S("CITYOPS_INPROCESS_SCHEDULER", BOOL, lambda v: not v["REDIS_URL"],
@@ -347,3 +347,17 @@ def documentation() -> str:
             f"| {name} | {setting.kind.name} | `{setting.shown_default()}` | {f'`{production}`' if production else ''} | {setting.doc} |"
         )
     return "\n".join(lines) + "\n"
+
+
+DOC_BEGIN = "<!-- settings:begin — generated by `cityops settings_doc` from config/settings/environment.py; do not edit -->"
+DOC_END = "<!-- settings:end -->"
+DEPLOY_DOC = BASE_DIR / "docs" / "deploy.md"
+
+
+def with_documentation(text: str) -> str:
+    """`text` (docs/deploy.md) with the block between DOC_BEGIN and DOC_END regenerated."""
+    if DOC_BEGIN not in text or DOC_END not in text:
+        raise ValueError(f"{DEPLOY_DOC.name} has no {DOC_BEGIN!r} … {DOC_END!r} block")
+    head, rest = text.split(DOC_BEGIN, 1)
+    _, tail = rest.split(DOC_END, 1)
+    return f"{head}{DOC_BEGIN}\n{documentation()}{DOC_END}{tail}"
