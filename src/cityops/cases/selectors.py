@@ -23,6 +23,13 @@ DATE_FILTER_MIN, DATE_FILTER_MAX = 1900, 2999  # years a date filter may name
 LIST_COUNT_CAP = 10_000
 
 
+# The filters the shared case list (`/cases/?…`) takes from its query string: other pages
+# (analytics drill-down links) build list links with these names only.
+LIST_FILTER_PARAMS = frozenset({
+    "q", "status", "channel", "category", "street", "department", "sla", "overdue", "created_from", "created_to",
+})
+
+
 @dataclass
 class CaseFilters:
     status: list[str] | None = None
@@ -140,12 +147,17 @@ def return_details(cases) -> dict[int, dict[str, Any]]:
     for event in events:
         found[event.case_id] = {**(event.payload or {}), "note": (event.payload or {}).get("note") or event.note}
     codes = {d.get(k) for d in found.values() for k in ("department", "suggested_department")} - {None, ""}
-    names = {code: short or name for code, short, name in Department.objects.filter(code__in=codes).values_list("code", "short_name", "name")}
+    names: dict[str, str] = {
+        code: short or name
+        for code, short, name in Department.objects.filter(code__in=codes).values_list("code", "short_name", "name")
+    }
     for details in found.values():
         reason = details.get("reason")
         details["reason_label"] = ReturnReason(reason).label if reason in ReturnReason.values else (reason or "")
-        details["department_name"] = names.get(details.get("department"), details.get("department") or "")
-        details["suggested_name"] = names.get(details.get("suggested_department"), details.get("suggested_department") or "")
+        department = details.get("department") or ""
+        suggested = details.get("suggested_department") or ""
+        details["department_name"] = names.get(department, department)
+        details["suggested_name"] = names.get(suggested, suggested)
     return found
 
 
