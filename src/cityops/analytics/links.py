@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
 
+from cityops.cases.selectors import LIST_FILTER_PARAMS
+
 
 @lru_cache(maxsize=1)
 def _list_url() -> str:
@@ -25,9 +27,7 @@ def _list_url() -> str:
 
 
 def _form_fields() -> set[str]:
-    from cityops.desks.forms import CaseFilterForm
-
-    return set(CaseFilterForm.base_fields)
+    return set(LIST_FILTER_PARAMS)
 
 
 def _category_accepted(code: str) -> bool:

@@ -101,6 +101,11 @@ class CaseInput:
     require_location: bool = True
 
 
+# Report types that may come without a place on the map (a consultation, a suggestion, praise);
+# every other type needs one. The hotline desk and the bulk import ask this one set.
+LOCATION_OPTIONAL = frozenset({CaseType.CONSULT, CaseType.SUGGEST, CaseType.PRAISE})
+
+
 def next_case_number(now: datetime) -> str:
     """CD<yyyymmdd>-<nnnn>, counted per local day.
 

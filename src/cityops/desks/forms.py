@@ -14,7 +14,13 @@ from django.urls import reverse
 from cityops.cases.models import Case, Channel, CoordSystem, SlaLevel
 from cityops.cases.photos import PhotoRejected, display_name, photo_check
 from cityops.cases.selectors import CaseFilters
-from cityops.cases.services import CaseInput, channel_refusal, channels_for, max_upload_bytes
+from cityops.cases.services import (
+    LOCATION_OPTIONAL,
+    CaseInput,
+    channel_refusal,
+    channels_for,
+    max_upload_bytes,
+)
 from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Satisfaction, Status
 from cityops.catalog.models import CaseType, LimitUnit, Urgency
 from cityops.desks.presenters import (
@@ -104,8 +110,9 @@ def category_picker_select() -> forms.Select:
 class IntakeForm(forms.Form):
     """The operator's hotline intake form (热线受理)."""
 
-    # Reports that need a place on the map; a consultation or a suggestion may come without one.
-    LOCATION_OPTIONAL = frozenset({CaseType.CONSULT, CaseType.SUGGEST, CaseType.PRAISE})
+    # Reports that need a place on the map; a consultation or a suggestion may come without one
+    # (`cases.services.LOCATION_OPTIONAL`, the import asks the same set).
+    LOCATION_OPTIONAL = LOCATION_OPTIONAL
 
     channel = forms.ChoiceField(label="来源渠道", choices=Channel.choices, initial=Channel.HOTLINE)
     case_type = forms.ChoiceField(label="工单类型", choices=CaseType.choices, initial=CaseType.COMPLAINT)

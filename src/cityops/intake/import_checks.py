@@ -23,16 +23,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from cityops.cases.models import Case, Channel, CoordSystem
-from cityops.cases.services import MAX_DESCRIPTION
+from cityops.cases.services import LOCATION_OPTIONAL, MAX_DESCRIPTION
 from cityops.catalog.models import CaseType, Category, Urgency
 from cityops.common.csvsafe import FORMULA_START
-from cityops.desks.forms import IntakeForm
 from cityops.geo.lookup import NoGeoDataError
 from cityops.intake.columns import EXPORT_ONLY_HEADERS, IMPORT_COLUMNS, Column
 from cityops.intake.xlsx import CellError, Formula, XlsxError, column_letter, open_xlsx
 
 MAX_STORED_ERRORS = 50_000
-LOCATION_OPTIONAL = IntakeForm.LOCATION_OPTIONAL
 EARLIEST = date(2000, 1, 1)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 # A CSV cell Excel would run as a formula; exports put an apostrophe in front, the reader takes it off.
