@@ -3,7 +3,7 @@
 The one decision for pages, partials, API answers and exports: the text as stored for a role
 that sees personal data (`permissions.can_see_personal_data`), with phones, ID-card numbers,
 bank cards and e-mails masked (`common.pii.mask_text`) for everyone else. The desks
-(`cityops.desks.presenters`, the `pii` template filter) and the API serialisers use it.
+(their presenters and the `pii` template filter) and the API serialisers use it.
 """
 
 from __future__ import annotations
