@@ -110,7 +110,7 @@ def test_json_answers_escape_markup_but_keep_the_exact_text(world):
 
 # matrix: RoutingSettingsAdmin.has_add_permission ignored the user: any staff account (the auditor,
 # the security administrator) could create the auto-dispatch settings while none existed.
-# The system administrator holds the permission (routing/roles_extension.py); the others do not.
+# The system administrator holds the permission (routing/plugin.py); the others do not.
 @pytest.mark.parametrize(("role", "status"), [(roles.SYSADMIN, 200), (roles.SECADMIN, 403), (roles.AUDITOR, 403)])
 def test_only_holders_of_the_permission_may_add_the_routing_settings(world, role, status):
     from cityops.routing.models import RoutingSettings

@@ -1,14 +1,24 @@
 """Roles of the center and the permissions each one holds.
 
-A role is a Django Group named by its code. `ROLE_PERMISSIONS` is the single source of
-truth: `sync_roles()` makes the groups match it exactly, so a permission removed here is
-revoked on the next deploy. Case-workflow permissions are added by the cases app's own
-entries in this table; scope (which department or grids) lives on the user.
+This module is the one place where roles are defined (`ROLES`). A role is a Django Group
+named by its code. `ROLE_PERMISSIONS` is the single source of truth for what each role
+holds: `accounts.services.roles_sync()` (command `cityops roles_sync`, also run by `demo`)
+makes the groups match it exactly, so a permission removed from it is revoked on the next
+deploy. Scope (which department or grids) lives on the user.
+
+How apps extend it: an app never edits this table. It declares the permissions it adds to
+existing roles as data, `Plugin(permissions={roles.OPERATOR: ["cases.add_case", …]})` in its
+`plugin.py` (see `cityops.common.plugins`); `ROLE_PERMISSIONS[role]` is this module's base list
+(`BASE_PERMISSIONS`) followed by every installed app's declared lines, read from the registry.
+A new role is added here, in `ROLES`, never by an app.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+
+from cityops.common import plugins
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ def _view(model: str) -> str:
     return f"{app}.view_{name}"
 
 
-ROLE_PERMISSIONS: dict[str, list[str]] = {
+BASE_PERMISSIONS: dict[str, list[str]] = {
     OPERATOR: [],
     DISPATCHER: [],
     DEPARTMENT: [],
@@ -86,9 +96,35 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     SYSTEM: [],
 }
 
-# Permissions every role that works on cases needs; the cases app extends this table.
+# Permissions every role that works on cases needs; the cases app declares the case ones.
 for _role in (OPERATOR, DISPATCHER, DEPARTMENT, INSPECTOR, LEADER):
-    ROLE_PERMISSIONS[_role] += [_view(m) for m in ("catalog.category", "catalog.department")]
+    BASE_PERMISSIONS[_role] += [_view(m) for m in ("catalog.category", "catalog.department")]
+
+
+class _RolePermissions(Mapping[str, list[str]]):
+    """Role code → its permissions: `BASE_PERMISSIONS` plus the lines the apps declare
+    (`Plugin.permissions`), without repeats; read-only, computed from the registry on use."""
+
+    def __getitem__(self, code: str) -> list[str]:
+        if code not in ROLES:
+            raise KeyError(code)
+        granted = list(BASE_PERMISSIONS.get(code, []))
+        granted += [perm for perm in plugins.role_permissions().get(code, []) if perm not in granted]
+        return granted
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ROLES)
+
+    def __len__(self) -> int:
+        return len(ROLES)
+
+
+ROLE_PERMISSIONS: Mapping[str, list[str]] = _RolePermissions()
+
+
+def undefined_roles() -> list[str]:
+    """Role codes the apps grant permissions to that are not defined in `ROLES` (should be none)."""
+    return sorted(set(plugins.role_permissions()) - set(ROLES))
 
 
 def role_label(code: str) -> str:

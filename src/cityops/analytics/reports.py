@@ -10,7 +10,7 @@ workbook and a printable HTML page, with a short narrative generated from the fi
 * `report_xlsx(report)` → bytes, `report_html(report)` → str (template `analytics/report.html`,
   charts as server-drawn SVG, no script, so it prints and opens from disk alike).
 * `report_write(report, directory)` writes both files; `generate_due_reports()` is the periodic
-  job (the "reports" hook of `cases.tasks`): last week's report from Monday 06:00, last month's
+  job (the "reports" job declared in `analytics/plugin.py`): last week's report from Monday 06:00, last month's
   from the 1st 06:00, into `report_dir()`, once each.
 """
 

@@ -700,17 +700,11 @@ def _own_targets(now: datetime) -> list[dict]:
 
 
 def _assessment_targets_status():
-    """`targets_status(start, end)` of the assessment app, wherever it lives, or None."""
-    import importlib
+    """The declared `targets_status(start, end)` hook (the assessment app's plugin), or None."""
+    from cityops.common import plugins
 
-    for module in ("cityops.assessment.selectors", "cityops.assessment.targets"):
-        try:
-            func = getattr(importlib.import_module(module), "targets_status", None)
-        except ImportError:
-            continue
-        if callable(func):
-            return func
-    return None
+    found = plugins.hooks("targets_status")
+    return found[0] if found else None
 
 
 def _from_assessment(now: datetime) -> list[dict] | None:

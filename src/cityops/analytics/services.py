@@ -1,6 +1,6 @@
 """Writes of the analytics app that other apps and the scheduler call.
 
-`rollup_repair` is the periodic job (the "rollups" hook of `cityops.cases.tasks`): it repairs
+`rollup_repair` is the periodic job (the "rollups" job declared in `analytics/plugin.py`): it repairs
 the last days of the rollups and the open-case snapshot, then refreshes the hot issues.
 """
 

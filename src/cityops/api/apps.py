@@ -10,7 +10,6 @@ class ApiConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_delete, post_save
 
-        from cityops.api import roles_extension  # noqa: F401
         from cityops.api.models import ApiToken, WebhookSubscription
         from cityops.api.tokens import token_rows
         from cityops.api.webhooks import on_case_event_recorded, on_cases_imported, subscriptions_present
@@ -24,3 +23,9 @@ class ApiConfig(AppConfig):
             # A token, or its user (deactivated, password changed or expired), changed.
             signal.connect(token_rows.invalidate, sender=ApiToken, dispatch_uid=f"cityops.api.tokens.{signal}")
             signal.connect(token_rows.invalidate, sender=settings.AUTH_USER_MODEL, dispatch_uid=f"cityops.api.tokens.user.{signal}")
+
+    def plugin(self):
+        """What this app adds to the menu, the roles, the schedule and the hooks (`api/plugin.py`)."""
+        from cityops.api.plugin import PLUGIN
+
+        return PLUGIN

@@ -1,6 +1,17 @@
-"""In-process schedule for the embedded default (SQLite, no Redis): the same periodic jobs
-that Celery beat sends to the workers in production (`cases/tasks.py: periodic_jobs()`), run
-on a daemon thread of the serving process, each through `ops.jobs.run_job`.
+"""The schedule of the periodic jobs, and its in-process runner for the embedded default.
+
+The jobs are declared by the apps that own the work (`Plugin.jobs`, see
+`cityops.common.plugins`: name, function, interval setting, Celery expiry and time limit) and
+collected by the registry; `periodic_jobs()` is that list. In production Celery beat sends each
+job to the workers (`beat_schedule()`, read by config/celery.py; the thin task wrappers are in
+`ops/tasks.py`); on the embedded default (SQLite, no Redis) this module runs the same jobs on a
+daemon thread of the serving process. Either way a job goes through `ops.jobs.run_job`: one
+instance at a time, outcome recorded for /readyz.
+
+Every job is idempotent and derives its work from the database (the outbox is the database:
+SLA levels, notification rows with dedupe keys, webhook delivery rows), so a job that runs
+twice, runs on two workers, or is retried after its worker was killed changes each thing
+once, and a job that did not run while Redis was down catches up on its next run.
 
 Which process runs it (`install`, `start_mode`): the one that serves requests — `cityops
 serve` / `manage.py runserver` (the reloader's child at once, never the reloader's parent,
@@ -22,11 +33,15 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
+
+from cityops.common import plugins
+from cityops.common.db import patient_writer
+from cityops.common.plugins import Job
+from cityops.ops.jobs import run_job
 
 log = logging.getLogger(__name__)
 _started = False
@@ -39,41 +54,26 @@ SERVE_COMMANDS = frozenset({"runserver", "serve"})
 MANAGEMENT_PROGRAMS = frozenset({"cityops", "manage.py", "django-admin", "__main__.py", "cli.py"})
 
 
-@dataclass(frozen=True)
-class Slot:
-    """One line of the schedule: which job, how often (a setting, with its default), and for
-    Celery how late a tick may still run (`expires`) and how long it may take."""
-
-    name: str
-    setting: str
-    default: float
-    expires: float | None = None
-    soft_time_limit: float | None = None
-
-    @property
-    def every(self) -> float:
-        return float(getattr(settings, self.setting, None) or os.environ.get(self.setting) or self.default)
+def periodic_jobs() -> list[Job]:
+    """Every declared periodic job (`Plugin.jobs` of the installed apps)."""
+    return plugins.jobs()
 
 
-# The schedule, shared by Celery beat (config/celery.py) and the in-process runner below.
-# Pure data: config/celery.py reads it before any app is loaded.
-SCHEDULE: tuple[Slot, ...] = (
-    Slot("fanout", "CITYOPS_FANOUT_SECONDS", 60, expires=5, soft_time_limit=120),
-    Slot("sla_scan", "CITYOPS_SLA_SCAN_SECONDS", 60, expires=55, soft_time_limit=600),
-    Slot("sla_escalate", "CITYOPS_ESCALATE_SECONDS", 60, expires=55, soft_time_limit=600),
-    Slot("webhooks", "CITYOPS_WEBHOOK_SECONDS", 10, expires=9, soft_time_limit=300),
-    Slot("rollups", "CITYOPS_ROLLUP_SECONDS", 300, expires=290, soft_time_limit=1200),
-    Slot("reports", "CITYOPS_REPORT_SECONDS", 3600, expires=3000, soft_time_limit=1800),
-    Slot("retrain", "CITYOPS_RETRAIN_SECONDS", 86400, expires=3600, soft_time_limit=3 * 3600),
-    Slot("privacy", "CITYOPS_PRIVACY_SECONDS", 86400, expires=3600, soft_time_limit=3600),
-)
+def run_periodic(name: str) -> dict[str, Any]:
+    """Run one declared job by name (what a Celery task and the scheduler both do)."""
+    job = next((j for j in periodic_jobs() if j.name == name), None)
+    if job is None:
+        raise KeyError(name)
+    return run_job(job.name, job.func)
+
+
 TASK_PREFIX = "cityops."
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
-    """Celery beat's schedule: one entry per slot, sending the task `cityops.<name>`."""
+    """Celery beat's schedule: one entry per declared job, sending the task `cityops.<name>`."""
     schedule = {}
-    for slot in SCHEDULE:
+    for slot in periodic_jobs():
         options: dict[str, Any] = {}
         if slot.expires:
             options["expires"] = slot.expires
@@ -90,7 +90,7 @@ def first_runs(now: float) -> dict[str, float]:
     a few minutes later, out of the way of the first requests, and not only after a whole
     hour or day of serving (a development server seldom runs that long)."""
     first = {}
-    for index, slot in enumerate(SCHEDULE):
+    for index, slot in enumerate(periodic_jobs()):
         soon = FIRST_RUN_SECONDS + index * TICK_SECONDS if slot.every <= FREQUENT_SECONDS else LATER_SECONDS + index * 10
         first[slot.name] = now + min(slot.every, soon)
     return first
@@ -127,7 +127,7 @@ def start_mode(argv: list[str], environ: dict[str, str]) -> str | None:
 
 
 def install(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> str | None:
-    """Called once at start-up (`CasesConfig.ready`); returns the start mode chosen."""
+    """Called once at start-up (`OpsConfig.ready`); returns the start mode chosen."""
     if not getattr(settings, "CITYOPS_INPROCESS_SCHEDULER", False):
         return None
     mode = start_mode(sys.argv if argv is None else argv, os.environ if environ is None else environ)
@@ -149,10 +149,6 @@ def _start_on_first_request(**kwargs) -> None:
 
 def run_due(next_run: dict[str, float], now: float) -> list[str]:
     """Run every job whose time has come; returns the names that ran. `next_run` is updated."""
-    from cityops.cases.tasks import periodic_jobs
-    from cityops.common.db import patient_writer
-    from cityops.ops.jobs import run_job
-
     ran = []
     for job in periodic_jobs():
         due = next_run.setdefault(job.name, now + job.every)
@@ -188,7 +184,7 @@ def start(tick: float = TICK_SECONDS) -> bool:
             return False
         _started = True
     threading.Thread(target=_loop, args=(tick,), name="cityops-scheduler", daemon=True).start()
-    log.info("in-process scheduler started (%s)", ", ".join(f"{slot.name} every {slot.every:g} s" for slot in SCHEDULE))
+    log.info("in-process scheduler started (%s)", ", ".join(f"{job.name} every {job.every:g} s" for job in periodic_jobs()))
     return True
 
 

@@ -7,4 +7,10 @@ class RoutingConfig(AppConfig):
     verbose_name = "智能分拨"
 
     def ready(self) -> None:
-        from cityops.routing import receivers, roles_extension  # noqa: F401
+        from cityops.routing import receivers  # noqa: F401
+
+    def plugin(self):
+        """What this app adds to the menu, the roles, the schedule and the hooks (`routing/plugin.py`)."""
+        from cityops.routing.plugin import PLUGIN
+
+        return PLUGIN

@@ -1,47 +1,26 @@
 """The navigation menu: each entry names the roles that see it, so nobody is offered a page they may not open.
 
-Apps add their entries by appending to `NAV_ITEMS` from their AppConfig.ready()."""
+Apps declare their entries as data (`Plugin.nav` in their `plugin.py`, see
+`cityops.common.plugins`); the menu is read from that registry, never appended to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext
 
+from cityops.common import plugins
+from cityops.common.plugins import NavItem
 
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    url_name: str
-    roles: frozenset[str] = field(default_factory=frozenset)  # empty: every signed-in user
-    order: int = 100
-    description: str = ""
-
-    def visible_to(self, user) -> bool:
-        if not user.is_authenticated:
-            return False
-        if not self.roles:
-            return True
-        return user.is_superuser or user.has_role(*self.roles)
-
-    def url(self) -> str | None:
-        try:
-            return reverse(self.url_name)
-        except NoReverseMatch:
-            return None
+__all__ = ["NavItem", "nav_for", "nav_items"]
 
 
-NAV_ITEMS: list[NavItem] = [
-    NavItem("首页", "web:home", order=0),
-    NavItem("管理后台", "admin:index", frozenset({"sysadmin", "secadmin", "auditor"}), order=900,
-            description="基础数据、用户与权限、审计日志"),
-]
+def nav_items() -> list[NavItem]:
+    """Every declared entry, in menu order."""
+    return sorted(plugins.nav_items(), key=lambda i: i.order)
 
 
 def nav_for(user) -> list[dict]:
     items = []
-    for item in sorted(NAV_ITEMS, key=lambda i: i.order):
+    for item in nav_items():
         if item.visible_to(user):
             url = item.url()
             if url:

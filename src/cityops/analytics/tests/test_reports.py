@@ -356,10 +356,10 @@ def test_reports_fall_due_at_six_in_the_morning():
     assert [p.key for p in reports.due_periods(at(4, 1, 6, 0))] == ["2026-W13", "2026-03"]
 
 
-def test_the_periodic_job_is_wired_to_the_reports_hook():
-    from cityops.cases.tasks import _resolve_hook
+def test_the_periodic_reports_job_is_generate_due_reports():
+    from cityops.ops.scheduler import periodic_jobs
 
-    assert _resolve_hook("reports") is generate_due_reports
+    assert next(job for job in periodic_jobs() if job.name == "reports").func is generate_due_reports
 
 
 # ---------------------------------------------------------------- pages and permissions

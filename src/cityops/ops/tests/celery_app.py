@@ -13,7 +13,7 @@ from config.celery import app
 
 django.setup()
 
-from cityops.cases.tasks import TASK_OPTIONS  # noqa: E402  (needs the apps loaded)
+from cityops.ops.tasks import TASK_OPTIONS  # noqa: E402  (needs the apps loaded)
 
 __all__ = ["app"]
 

@@ -28,11 +28,11 @@ from cityops.api.tests.service_accounts import service_account
 from cityops.api.tokens import token_issue
 from cityops.api.webhooks import new_secret
 from cityops.cases.models import Case, SlaLevel
-from cityops.cases.scheduler import FIRST_REQUEST, NOW, install, start_mode
 from cityops.cases.services import CaseInput, case_create
 from cityops.cases.states import Status
 from cityops.cases.workflow import case_transition
 from cityops.ops import embedded
+from cityops.ops.scheduler import FIRST_REQUEST, NOW, install, start_mode
 from cityops.testing.square import INSIDE
 
 pytestmark = pytest.mark.django_db(transaction=True)

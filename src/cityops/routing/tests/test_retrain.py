@@ -95,24 +95,24 @@ def test_retrain_keeps_a_model_an_administrator_trained_from_a_csv(demo_district
 
 
 def test_every_scheduled_job_resolves_to_a_callable():
-    from cityops.cases import tasks
-    from cityops.cases.scheduler import SCHEDULE, beat_schedule
+    from cityops.ops import tasks  # noqa: F401  (registers the Celery tasks)
+    from cityops.ops.scheduler import beat_schedule, periodic_jobs
+    from cityops.routing.services import retrain_if_due
     from config.celery import app
 
-    jobs = {job.name: job for job in tasks.periodic_jobs()}  # what the in-process scheduler runs
-    assert set(jobs) == {slot.name for slot in SCHEDULE}
+    jobs = {job.name: job for job in periodic_jobs()}  # what the in-process scheduler runs
+    assert set(jobs) == set(beat_schedule())
     for name, job in jobs.items():
         assert callable(job.func), name
-        if name in tasks.DEFAULT_HOOKS:  # a hook must exist, not be skipped as "not installed"
-            assert callable(tasks._resolve_hook(name)), f"{name}: {tasks.DEFAULT_HOOKS[name]} does not resolve"
+    assert jobs["retrain"].func is retrain_if_due
     for name, entry in beat_schedule().items():  # what Celery beat sends
         assert entry["task"] in app.tasks and callable(app.tasks[entry["task"]]), name
 
 
 def test_the_retrain_job_runs_retrain_if_due(db):
-    from cityops.cases import tasks
+    from cityops.ops.scheduler import run_periodic
 
-    result = tasks.run_periodic("retrain")
+    result = run_periodic("retrain")
     assert "skipped" not in result and result["retrained"] is False and result["reason"]
 
 

@@ -37,6 +37,6 @@ class Command(BaseCommand):
         self.stdout.write(f"状态分布：{mix}")
         if not options["no_rollups"]:
             # Seeded rows bypass the after-commit receivers: let the dashboards' rollups catch up.
-            from cityops.cases.tasks import hook_job
+            from cityops.analytics.services import rollup_repair
 
-            self.stdout.write(f"统计汇总修复：{hook_job('rollups')()}")
+            self.stdout.write(f"统计汇总修复：{rollup_repair()}")

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         call_command("demo", stdout=self.stdout, stderr=self.stderr)
         # The periodic jobs start at the server's first request, as under `cityops serve` (the
         # scheduler chose at start-up from the command line, which said "run", not "serve").
-        from cityops.cases import scheduler
+        from cityops.ops import scheduler
 
         scheduler.install(argv=[sys.argv[0], "serve"])
         serve = {"skip_checks": False}
