@@ -7,8 +7,10 @@ satisfaction) and loses what identifies the reporter:
 * `Case.reporter_name` / `reporter_phone` are emptied;
 * phone numbers, ID-card numbers and e-mail addresses written into the description, the
   answer, the result and the case's event notes are replaced (`scrub_text`);
-* the personal keys of the payload an outside system sent (`IntakeRecord.payload`: the
-  12345 order's reporter, Open311's name, phone, e-mail, device id) are removed.
+* every app that keeps personal data of its own anonymises its rows of those cases: it
+  declares an "anonymisers" hook in its plugin (`cityops.common.plugins`), a callable
+  `(cases, *, dry_run, batch) -> {name: rows}`; the intake app removes the personal keys of the
+  payloads outside systems sent (`intake/privacy.py`). This module imports no such app.
 
 Each step selects only rows that still hold such data, so a run repeats nothing a previous
 run did, can stop anywhere (batches, each its own transaction) and the next run goes on.
@@ -18,9 +20,9 @@ One audit entry per run records what was done.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +31,7 @@ from django.utils import timezone
 
 from cityops.cases.models import Case, CaseEvent
 from cityops.cases.states import FINAL_STATUSES
+from cityops.common import plugins
 
 BATCH = 500
 REDACTED = "〔已匿名〕"
@@ -42,11 +45,16 @@ PERSONAL_PATTERN = "|".join([
     r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",     # e-mail
 ])
 _PERSONAL = re.compile(PERSONAL_PATTERN)
-# Keys of outside systems' payloads that name or reach a person.
-PERSONAL_KEYS = frozenset({
-    "reporter_name", "reporter_phone", "first_name", "last_name", "name", "phone", "email", "device_id",
-    "account_id", "contact", "mobile", "id_number",
-})
+ANONYMISERS = "anonymisers"  # the hook kind apps declare for their own rows
+
+
+class Anonymiser(Protocol):
+    def __call__(self, cases: QuerySet[Case], *, dry_run: bool, batch: int) -> dict[str, int]: ...
+
+
+def anonymisers() -> tuple[Anonymiser, ...]:
+    """Every installed app's anonymiser of its own rows, in INSTALLED_APPS order."""
+    return plugins.hooks(ANONYMISERS)
 
 
 def scrub_text(text: str) -> str:
@@ -74,12 +82,17 @@ class AnonymiseResult:
     cutoff: datetime | None
     cases: int = 0
     events: int = 0
-    intake_records: int = 0
+    rows: dict[str, int] = field(default_factory=dict)  # the other apps' rows, by the names their anonymisers give
     dry_run: bool = False
 
     @property
+    def intake_records(self) -> int:
+        """The intake app's count (the job's report and the command name it)."""
+        return self.rows.get("intake_records", 0)
+
+    @property
     def total(self) -> int:
-        return self.cases + self.events + self.intake_records
+        return self.cases + self.events + sum(self.rows.values())
 
 
 def _old_closed_cases(cutoff: datetime) -> QuerySet[Case]:
@@ -97,23 +110,7 @@ def _events_to_do(cutoff: datetime) -> QuerySet[CaseEvent]:
     return CaseEvent.objects.filter(case__in=_old_closed_cases(cutoff), note__regex=PERSONAL_PATTERN)
 
 
-def _records_to_do(cutoff: datetime):
-    from cityops.intake.models import IntakeRecord
-
-    return IntakeRecord.objects.filter(case__in=_old_closed_cases(cutoff), payload__has_any_keys=sorted(PERSONAL_KEYS))
-
-
-def _strip_payload(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_payload(v) for k, v in value.items() if k not in PERSONAL_KEYS}
-    if isinstance(value, list):
-        return [_strip_payload(v) for v in value]
-    if isinstance(value, str):
-        return scrub_text(value)
-    return value
-
-
-def _batches(qs: QuerySet, batch: int):
+def batches(qs: QuerySet, batch: int):
     """Primary keys of `qs` in ascending batches; re-queried each time, so rows already done drop out."""
     last = 0
     while True:
@@ -145,10 +142,11 @@ def personal_data_anonymise(
     if dry_run:
         result.cases = _cases_to_do(cutoff).count()
         result.events = _events_to_do(cutoff).count()
-        result.intake_records = _records_to_do(cutoff).count()
+        for anonymise in anonymisers():
+            _add(result.rows, anonymise(_old_closed_cases(cutoff), dry_run=True, batch=batch))
         return result
 
-    for pks in _batches(_cases_to_do(cutoff), batch):
+    for pks in batches(_cases_to_do(cutoff), batch):
         with transaction.atomic():
             for pk, description, answer, outcome in Case.objects.filter(pk__in=pks).values_list("pk", "description", "answer", "result"):
                 # update(): a closed case's version and updated_at stay as they were.
@@ -157,31 +155,31 @@ def personal_data_anonymise(
                     answer=scrub_text(answer), result=scrub_text(outcome),
                 )
             result.cases += len(pks)
-    for pks in _batches(_events_to_do(cutoff), batch):
+    for pks in batches(_events_to_do(cutoff), batch):
         with transaction.atomic():
             # The event log is append-only for the workflow; removing personal data from a
             # note is the one rewrite it allows, done here through update().
             for pk, note in CaseEvent.objects.filter(pk__in=pks).values_list("pk", "note"):
                 CaseEvent.objects.filter(pk=pk).update(note=scrub_text(note))
             result.events += len(pks)
-    from cityops.intake.models import IntakeRecord
+    for anonymise in anonymisers():
+        _add(result.rows, anonymise(_old_closed_cases(cutoff), dry_run=False, batch=batch))
 
-    for pks in _batches(_records_to_do(cutoff), batch):
-        with transaction.atomic():
-            for pk, payload in IntakeRecord.objects.filter(pk__in=pks).values_list("pk", "payload"):
-                IntakeRecord.objects.filter(pk=pk).update(payload=_strip_payload(payload))
-            result.intake_records += len(pks)
-
-    details = {k: v for k, v in asdict(result).items() if k != "dry_run"}
+    details = {k: v for k, v in asdict(result).items() if k not in ("dry_run", "rows")} | result.rows
     details["cutoff"] = cutoff.isoformat()
     audit_record(action=AuditAction.ANONYMISE, actor_label="系统 (个人信息保留期限)", target="cases:reporters", details=details)
     return result
 
 
+def _add(rows: dict[str, int], counts: dict[str, int]) -> None:
+    for name, count in counts.items():
+        rows[name] = rows.get(name, 0) + count
+
+
 def privacy_job() -> dict[str, Any]:
     """The periodic job "privacy" (declared in cases/plugin.py)."""
     result = personal_data_anonymise()
-    return {"months": result.months, "cases": result.cases, "events": result.events, "intake_records": result.intake_records}
+    return {"months": result.months, "cases": result.cases, "events": result.events, **result.rows}
 
 
 # ---------------------------------------------------------------- unmasking, on request and recorded

@@ -99,18 +99,32 @@ def test_the_setting_decides_the_cutoff():
     assert Case.objects.get(pk=case.pk).reporter_phone == ""
 
 
-def test_outside_systems_payloads_lose_their_personal_keys():
-    from cityops.intake.models import IntakeRecord
+def test_every_declared_anonymiser_gets_the_old_closed_cases_and_its_counts_are_reported(monkeypatch):
+    """Other apps anonymise their own rows through the "anonymisers" hook; cases imports none of them."""
+    from cityops.cases import privacy
 
-    case = _closed(800)
-    IntakeRecord.objects.create(case=case, channel="open311", payload={
-        "first_name": "三", "last_name": "张", "phone": "13812341234", "email": "zs@example.com",
-        "description": "电话13812341234", "service_code": "E0102", "attributes": {"floor": "3"},
-    })
-    assert personal_data_anonymise(months=24, now=NOW).intake_records == 1
-    payload = IntakeRecord.objects.get(case=case).payload
-    # The body was stored masked on arrival (intake.masking); the anonymiser removes the personal keys.
-    assert payload == {"description": "电话138****1234", "service_code": "E0102", "attributes": {"floor": "3"}}
+    old, recent = _closed(800), _closed(300)
+    seen = []
+
+    def anonymise(cases, *, dry_run, batch):
+        seen.append((sorted(cases.values_list("pk", flat=True)), dry_run, batch))
+        return {"other_rows": 2}
+
+    monkeypatch.setattr(privacy, "anonymisers", lambda: (anonymise,))
+    result = personal_data_anonymise(months=24, now=NOW, batch=7)
+    assert seen == [([old.pk], False, 7)] and recent.pk not in seen[0][0]
+    assert result.rows == {"other_rows": 2} and result.total == 1 + 1 + 2
+    assert AuditEntry.objects.get(action=AuditAction.ANONYMISE).details["other_rows"] == 2
+
+
+def test_a_dry_run_asks_every_anonymiser_to_count_only(monkeypatch):
+    from cityops.cases import privacy
+
+    _closed(800)
+    calls = []
+    monkeypatch.setattr(privacy, "anonymisers", lambda: (lambda cases, *, dry_run, batch: calls.append(dry_run) or {"x": 1},))
+    assert personal_data_anonymise(months=24, now=NOW, dry_run=True).rows == {"x": 1}
+    assert calls == [True] and not AuditEntry.objects.filter(action=AuditAction.ANONYMISE).exists()
 
 
 def test_cutoff_counts_calendar_months():
