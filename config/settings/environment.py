@@ -179,6 +179,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("CITYOPS_SQLITE_BUSY_TIMEOUT", INT, 30, "Embedded SQLite only: seconds a writer waits for the write lock.", "60", group="installation"),
     S("CITYOPS_CSP_IMG_ORIGINS", LIST, [], "Extra origins images may load from (Content-Security-Policy img-src), e.g. a map tile server.",
       "https://tiles.example.gov.cn", group="installation"),
+    S("CITYOPS_SHARED_DATA_DIR", PATH, BASE_DIR.parent / "shared" / "data",
+      "The shared data folder (raw district geometry, complaint corpora) read by a few tests and benchmarks, which skip when it is absent.",
+      "/srv/shared/data", shown="../shared/data beside the checkout", group="installation"),
     S("CITYOPS_BENCHMARK_ENDPOINTS", BOOL, False, "The tiny insert endpoint the intake benchmark uses as its ceiling; never on in a deployment.", "1",
       group="installation"),
     # ---- identification & authentication (等保 2.0 身份鉴别)

@@ -1,8 +1,6 @@
 """Test profile: fast hasher, locmem cache, a throwaway media root."""
 
-import os
 import tempfile
-from pathlib import Path
 
 from .base import *  # noqa: F403
 
@@ -24,7 +22,3 @@ STATIC_ROOT = tempfile.mkdtemp(prefix="cityops-test-static-")
 # that the suite's many logins and Open311 posts would add up to are off here; the tests of
 # those limits set their own rates (the citizen pages' tests clear the cache each time).
 CITYOPS_RATE_LIMITS = {"login": None, "api_token": None, "open311_post_ip": None, "open311_post_key": None}
-
-# The shared data folder beside the repository, read by a few tests and benchmarks (skipped when
-# absent; cityops.testing.shared_data). To move into config/settings/environment.py's table.
-CITYOPS_SHARED_DATA_DIR = Path(os.environ.get("CITYOPS_SHARED_DATA_DIR") or BASE_DIR.parent / "shared" / "data")  # noqa: F405

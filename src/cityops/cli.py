@@ -29,7 +29,14 @@ def translate(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018  (loads the settings: a bad environment value stops here)
+    except ImproperlyConfigured as exc:
+        sys.exit(f"cityops: configuration error: {exc}")
 
     args = translate(list(sys.argv[1:] if argv is None else argv))
     if args[0] == "runserver" and not any(not a.startswith("-") for a in args[1:]):
