@@ -1,18 +1,17 @@
 """Names behind the ids that the rollups store: streets, communities, grids and categories.
 
 Small tables (10 streets, 60 communities, a few thousand grids, a few hundred categories),
-loaded once per process and reloaded when the geo data version changes or after a minute.
+loaded once per process (a `common.refcache.ReferenceCache` that follows the geo index) and
+reloaded when the geo data version changes or after a minute.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
-
-from cityops.geo.lookup import VERSION_CACHE_KEY
+from cityops.common.refcache import ANY, KEEP, ReferenceCache
+from cityops.geo.lookup import index_cache
 
 RELOAD_SECONDS = 60
 
@@ -53,15 +52,11 @@ class Refs:
         return {"street": self.streets, "community": self.communities, "grid": self.grids}[level]
 
 
-_lock = threading.Lock()
-_refs: Refs | None = None
-
-
-def _load(version: str) -> Refs:
+def _load() -> Refs:
     from cityops.catalog.models import Category
     from cityops.geo.models import Region, RegionLevel, UnitGrid
 
-    refs = Refs(loaded_at=time.monotonic(), version=version)
+    refs = Refs(loaded_at=time.monotonic(), version=str(_refs_cache.version or ""))
     for r in Region.objects.filter(level__in=[RegionLevel.STREET, RegionLevel.COMMUNITY]).values(
         "id", "code", "name", "short_name", "level", "parent_id", "area_m2"
     ):
@@ -86,30 +81,21 @@ def _load(version: str) -> Refs:
     return refs
 
 
-_checked_at = 0.0
 CHECK_SECONDS = 1.0
+
+# Follows the geo index (its version key, cleared with it); categories publish no version, hence
+# the reload after RELOAD_SECONDS. Reads inside transactions are kept (ANY), as they always were.
+_refs_cache = ReferenceCache(
+    "analytics.refs", _load, follows=index_cache, recheck_seconds=CHECK_SECONDS,
+    max_age=RELOAD_SECONDS, transactions=ANY, outage=KEEP, serialize_loads=True,
+)
 
 
 def refs() -> Refs:
     """The current reference names (the geo version is checked at most once a second)."""
-    global _refs, _checked_at
-    current = _refs
-    now = time.monotonic()
-    if current is not None and now - _checked_at < CHECK_SECONDS and now - current.loaded_at < RELOAD_SECONDS:
-        return current
-    version = str(cache.get(VERSION_CACHE_KEY) or "")
-    _checked_at = now
-    if current is not None and current.version == version and now - current.loaded_at < RELOAD_SECONDS:
-        return current
-    with _lock:
-        if _refs is None or _refs is current:
-            _refs = _load(version)
-        return _refs
+    return _refs_cache.value()
 
 
 def reset() -> None:
     """Forget the loaded names (tests create regions and categories inside rolled-back transactions)."""
-    global _refs, _checked_at
-    with _lock:
-        _refs = None
-        _checked_at = 0.0
+    _refs_cache.clear()

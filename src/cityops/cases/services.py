@@ -26,6 +26,8 @@ from cityops.cases.states import Action, Status
 from cityops.catalog.models import CaseType, Category, Stage, Urgency
 from cityops.catalog.selectors import intake_category
 from cityops.common.db import asynchronous_commit
+from cityops.common.refcache import ANY, ReferenceCache
+from cityops.geo.lookup import index_cache as geo_index_cache
 
 MAX_DESCRIPTION = 4000
 NUMBER_PREFIX = "CD"
@@ -269,22 +271,25 @@ def case_create_registered(*, data: CaseInput, actor) -> Case:
         return case_transition(case=case, action=Action.REGISTER, actor=actor)
 
 
-# Grid / region rows by code, kept on the geo index the lookup just used: the index is rebuilt
-# (a new object) whenever the geography changes, so an entry never outlives the rows it read.
-# Each case gets its own instance built with `from_db`, so nothing is shared between requests
-# and the boundary stays deferred (loaded only if someone reads it).
+# Grid / region rows by code for new cases. A cache across requests, not a per-request memo: a
+# request creates one case, so a memo would save nothing, while the cache saves two queries per
+# case. Both tables change only with the geo data, so the cache follows the geo index: cleared
+# with it in this process, and in the others when its version moves. Each case gets its own
+# instance built with `from_db`, so nothing is shared between requests and the boundary stays
+# deferred (loaded only if someone reads it).
+_geo_rows = ReferenceCache("cases.geo_rows", follows=geo_index_cache, transactions=ANY)
+
+
 def _geo_object(model, code: str | None):
     if not code:
         return None
-    from cityops.geo.lookup import get_index
 
-    rows: dict = get_index().__dict__.setdefault("_case_rows", {})
-    key = (model.__name__, code)
-    if key not in rows:
+    def load():
         names = [f.attname for f in model._meta.concrete_fields if f.name != "boundary"]
         row = model.objects.filter(code=code).values_list(*names).first()
-        rows[key] = (names, row) if row is not None else None
-    entry = rows[key]
+        return (names, row) if row is not None else None
+
+    entry = _geo_rows.get((model.__name__, code), load)
     return model.from_db(DEFAULT_DB_ALIAS, *entry) if entry is not None else None
 
 

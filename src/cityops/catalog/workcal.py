@@ -24,16 +24,13 @@ Units (`LimitUnit`):
 Speed: deadlines are computed on every case creation, so the engine's answer is kept as a
 per-year table of 0/1 bytes and the overrides as an in-memory dict. Saving or deleting an
 override invalidates the dict in this process at once (signals) and, through a version key in
-Django's cache, in other processes within `RECHECK_SECONDS`.
+Django's cache, in other processes within `RECHECK_SECONDS` (a `common.refcache.ReferenceCache`
+with the `OWN_WRITES` rule: a transaction that wrote overrides reads its own rows).
 """
 
 from __future__ import annotations
 
 import functools
-import logging
-import threading
-import time as monotonic_time
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -42,12 +39,10 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
 
 from cityops.catalog.models import LimitUnit
-
-logger = logging.getLogger(__name__)
+from cityops.common.refcache import KEEP, OWN_WRITES, ReferenceCache
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_OFFICE_HOURS: tuple[tuple[str, str], ...] = (("08:30", "12:00"), ("14:00", "18:00"))
@@ -167,63 +162,28 @@ def engine_day_label(day: date) -> str:
 # ---------------------------------------------------------------------------- overrides
 
 
-class _OverrideState:
-    """This process's copy of the CalendarOverride table and how fresh it is."""
-
-    def __init__(self) -> None:
-        self.data: dict[date, bool] | None = None
-        self.version: object = None
-        self.checked_at = 0.0
-        # Set while a transaction that wrote overrides is open: its rows may still roll back,
-        # so nothing read meanwhile may be cached.
-        self.uncommitted = False
-        self.lock = threading.Lock()
-
-
-_state = _OverrideState()
-
-
 def _read_overrides() -> dict[date, bool]:
     from cityops.catalog.models import CalendarOverride
 
     return dict(CalendarOverride.objects.values_list("date", "is_workday"))
 
 
-def _shared_version() -> object:
-    try:
-        return cache.get(VERSION_CACHE_KEY)
-    except Exception:  # a cache outage must not stop deadline computation
-        logger.warning("calendar override version unavailable from the cache", exc_info=True)
-        return _state.version
-
-
-def _publish_new_version() -> None:
-    try:
-        cache.set(VERSION_CACHE_KEY, uuid.uuid4().hex, None)
-    except Exception:
-        logger.warning("could not publish the calendar override version", exc_info=True)
+# This process's copy of the CalendarOverride table. Reads inside a transaction are kept, except
+# while a transaction that wrote overrides is open: its rows may still roll back, so meanwhile
+# every read inside a transaction goes to the table (and sees what that transaction wrote).
+_override_rows = ReferenceCache(
+    "catalog.calendar_overrides",
+    _read_overrides,
+    version_key=VERSION_CACHE_KEY,
+    recheck_seconds=lambda: RECHECK_SECONDS,
+    transactions=OWN_WRITES,
+    outage=KEEP,  # a cache outage must not stop deadline computation, nor query on every call
+    serialize_loads=True,
+)
 
 
 def _overrides() -> Mapping[date, bool]:
-    state = _state
-    if state.uncommitted:
-        if transaction.get_connection(DEFAULT_DB_ALIAS).in_atomic_block:
-            return _read_overrides()
-        # Outside any transaction: the writer either committed (on_commit already reset the flag)
-        # or rolled back; either way the table is settled again.
-        state.uncommitted = False
-        state.data = None
-    now = monotonic_time.monotonic()
-    data = state.data
-    if data is not None and now - state.checked_at < RECHECK_SECONDS:
-        return data
-    with state.lock:
-        version = _shared_version()
-        if state.data is None or version != state.version:
-            state.data = _read_overrides()
-            state.version = version
-        state.checked_at = now
-        return state.data
+    return _override_rows.value()
 
 
 def overrides_changed(using: str = DEFAULT_DB_ALIAS) -> None:
@@ -232,27 +192,13 @@ def overrides_changed(using: str = DEFAULT_DB_ALIAS) -> None:
     Called by the CalendarOverride post_save/post_delete signals; call it yourself after
     bulk operations that bypass signals.
     """
-    _state.data = None
-    connection = transaction.get_connection(using)
-    if connection.in_atomic_block:
-        _state.uncommitted = True
-        transaction.on_commit(_after_commit, using=using)
-    else:
-        _publish_new_version()
-
-
-def _after_commit() -> None:
-    _state.uncommitted = False
-    _state.data = None
-    _publish_new_version()
+    _override_rows.invalidate(using=using)
 
 
 def clear_cache() -> None:
     """Drop every in-process cache (overrides, office hours). For tests and after manual DB surgery."""
     global _office_hours_memo
-    _state.data = None
-    _state.version = None
-    _state.uncommitted = False
+    _override_rows.clear()
     _office_hours_memo = None
 
 

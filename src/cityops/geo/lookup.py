@@ -1,11 +1,11 @@
 """Point → unit grid / community / street lookup on an in-memory shapely STRtree.
 
-The index is built once per process from the database and kept in a module global.
-Any change to regions or grids bumps a version token stored in the Django cache
-(`index_changed()`, called by model signals and by the bulk services); every process
-compares its index's token with the cache at most every `CITYOPS_GEO_INDEX_CHECK_SECONDS`
-(default 1 s) and rebuilds when they differ. Changes made in the same process take
-effect on the next lookup, without waiting for that interval.
+The index is built once per process from the database and kept in `index_cache` (a
+`common.refcache.ReferenceCache`). Any change to regions or grids bumps a version token
+stored in the Django cache (`index_changed()`, called by model signals and by the bulk
+services); every process compares its index's token with the cache at most every
+`CITYOPS_GEO_INDEX_CHECK_SECONDS` (default 1 s) and rebuilds when they differ. Changes made
+in the same process take effect on the next lookup, without waiting for that interval.
 
 A point outside the district is an error (`OutsideDistrictError`), never a silent
 nearest match: cases from a neighbouring district must be forwarded, not absorbed.
@@ -13,18 +13,14 @@ nearest match: cases from a neighbouring district must be forwarded, not absorbe
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 
+from cityops.common.refcache import ANY, KEEP, ReferenceCache
 from cityops.geo.coords import CoordSystem, CoordSystemName, to_wgs84
 from cityops.geo.models import Region, RegionLevel, UnitGrid
 
@@ -199,18 +195,27 @@ class GeoIndex:
 
 # --- process-wide cache ----------------------------------------------------------------------
 
-_lock = threading.Lock()
-_index: GeoIndex | None = None
-_checked_at = 0.0
-_dirty = True
-# Re-read from settings on every slow-path check, so the fast path touches no settings.
-_interval = 1.0
+
+def _check_seconds() -> float:
+    return float(settings.CITYOPS_GEO_INDEX_CHECK_SECONDS)
 
 
-def _bump() -> None:
-    global _dirty
-    _dirty = True
-    cache.set(VERSION_CACHE_KEY, uuid.uuid4().hex, None)
+def _build_index() -> GeoIndex:
+    return GeoIndex(str(index_cache.version or "unversioned"), settings.CITYOPS_DISTRICT_CODE)
+
+
+# Built from whatever this process reads, inside a transaction or not (ANY): fixtures and the
+# loaders see their own rows at once. Caches of rows derived from the geo data follow it
+# (`ReferenceCache(..., follows=index_cache)`) and are cleared with it.
+index_cache = ReferenceCache(
+    "geo.index",
+    _build_index,
+    version_key=VERSION_CACHE_KEY,
+    recheck_seconds=_check_seconds,
+    transactions=ANY,
+    outage=KEEP,  # rebuilding on every call while the cache is down would cost seconds each
+    serialize_loads=True,
+)
 
 
 def index_changed() -> None:
@@ -219,33 +224,12 @@ def index_changed() -> None:
     Bumps now, so this process sees its own writes, and again after commit, so another
     process that rebuilt from not-yet-committed data in between rebuilds once more.
     """
-    _bump()
-    transaction.on_commit(_bump)
-
-
-def _current_version() -> str:
-    version = cache.get(VERSION_CACHE_KEY)
-    if version is None:
-        cache.add(VERSION_CACHE_KEY, uuid.uuid4().hex, None)
-        version = cache.get(VERSION_CACHE_KEY) or "unversioned"
-    return version
+    index_cache.invalidate()
 
 
 def get_index() -> GeoIndex:
     """The current index, rebuilt when its version token is stale."""
-    global _index, _checked_at, _dirty, _interval
-    index, now = _index, time.monotonic()
-    if index is not None and not _dirty and now - _checked_at < _interval:
-        return index
-    with _lock:
-        _interval = float(settings.CITYOPS_GEO_INDEX_CHECK_SECONDS)
-        version = _current_version()
-        if _index is None or _dirty or _index.version != version:
-            # Clear the flag before reading: a write that lands during the build re-sets it.
-            _dirty = False
-            _index = GeoIndex(version, settings.CITYOPS_DISTRICT_CODE)
-        _checked_at = time.monotonic()
-        return _index
+    return index_cache.value()
 
 
 def locate(
@@ -284,7 +268,6 @@ def in_district(
 
 
 def reset_index() -> None:
-    """Forget the in-memory index (tests: a rolled-back transaction sends no signal)."""
-    global _index, _dirty
-    with _lock:
-        _index, _dirty = None, True
+    """Forget the in-memory index and the caches that follow it (tests: a rolled-back
+    transaction sends no signal)."""
+    index_cache.clear()

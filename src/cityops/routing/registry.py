@@ -1,15 +1,14 @@
 """Model artifacts: save a trained router as a new version, activate, roll back, load the active one.
 
-The active router is cached in the process together with the identity of its row (pk,
-version, activation time). Each use checks that identity with one indexed query, so an
-activation in another process (admin, `cityops routing activate`) is picked up at the next
+The active router is cached in the process (a `common.refcache.ReferenceCache`) under the
+identity of its row (pk, version, activation time). Each use checks that identity with one
+indexed query, so an activation in another process (admin, `cityops routing activate`) is picked up at the next
 prediction and a rollback never leaves a stale model serving.
 """
 
 from __future__ import annotations
 
 import io
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from cityops.common.refcache import ANY, KEEP, ReferenceCache
 from cityops.routing.models import RoutingModel
 
 if TYPE_CHECKING:  # scikit-learn and joblib take seconds to import: only when a model is used
@@ -130,20 +130,29 @@ class LoadedModel:
         return threshold_from_curve(points, target_precision)
 
 
-class _Cache:
-    def __init__(self) -> None:
-        self.key: tuple | None = None
-        self.model: LoadedModel | None = None
-        self.lock = threading.Lock()
+def _load(pk: int) -> LoadedModel | None:
+    record = RoutingModel.objects.filter(pk=pk).first()
+    if record is None:
+        return None
+    curve = tuple(
+        (p["threshold"], p["coverage"], p["precision"], int(p.get("support", 0)))
+        for p in (record.metrics or {}).get("curve", [])
+    )
+    return LoadedModel(
+        pk=record.pk, version=record.version, router=load_router(record.artifact), threshold=record.threshold,
+        target_precision=record.target_precision, curve=curve,
+    )
 
 
-_cache = _Cache()
+# Keyed by the identity of the active row, read from the database on every call: a key that
+# matches is the committed (or this transaction's) active model, so whatever was read is kept
+# (ANY); one model at a time, unpickled by one thread at a time.
+_models = ReferenceCache("routing.active_model", max_entries=1, transactions=ANY, outage=KEEP, serialize_loads=True)
 
 
 def clear_cache() -> None:
-    with _cache.lock:
-        _cache.key = None
-        _cache.model = None
+    """Forget the loaded model in this process (the others notice by the row's identity)."""
+    _models.clear()
 
 
 def active_model() -> LoadedModel | None:
@@ -151,22 +160,4 @@ def active_model() -> LoadedModel | None:
     row = RoutingModel.objects.filter(active=True).values_list("pk", "version", "activated_at", "created_at").first()
     if row is None:
         return None
-    key = tuple(row)
-    if _cache.key == key and _cache.model is not None:
-        return _cache.model
-    with _cache.lock:
-        if _cache.key == key and _cache.model is not None:
-            return _cache.model
-        record = RoutingModel.objects.filter(pk=row[0]).first()
-        if record is None:
-            return None
-        curve = tuple(
-            (p["threshold"], p["coverage"], p["precision"], int(p.get("support", 0)))
-            for p in (record.metrics or {}).get("curve", [])
-        )
-        loaded = LoadedModel(
-            pk=record.pk, version=record.version, router=load_router(record.artifact), threshold=record.threshold,
-            target_precision=record.target_precision, curve=curve,
-        )
-        _cache.key, _cache.model = key, loaded
-        return loaded
+    return _models.get(tuple(row), lambda: _load(row[0]), keep_none=False)
