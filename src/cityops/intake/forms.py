@@ -10,6 +10,7 @@ from cityops.cases.photos import PhotoRejected, photo_check
 from cityops.cases.services import max_upload_bytes
 from cityops.cases.states import Satisfaction
 from cityops.catalog.models import CaseType, Category, CategorySystem
+from cityops.common.validators import validate_phone
 
 PHONE_HELP = "仅用于工作人员联系您，不会公开。"
 
@@ -114,8 +115,7 @@ class CitizenReportForm(LocationForm):
 
     def clean_reporter_phone(self):
         phone = self.cleaned_data["reporter_phone"].strip()
-        if phone and not all(c.isdigit() or c in "-+ " for c in phone):
-            raise forms.ValidationError("联系电话格式不正确。", code="invalid")
+        validate_phone(phone)  # the rule of every face: common.validators
         return phone
 
 

@@ -26,6 +26,7 @@ from cityops.cases.models import Case, Channel, CoordSystem
 from cityops.cases.services import LOCATION_OPTIONAL, MAX_DESCRIPTION
 from cityops.catalog.models import CaseType, Category, Urgency
 from cityops.common.csvsafe import FORMULA_START
+from cityops.common.validators import is_phone
 from cityops.geo.lookup import NoGeoDataError
 from cityops.intake.columns import EXPORT_ONLY_HEADERS, IMPORT_COLUMNS, Column
 from cityops.intake.xlsx import CellError, Formula, XlsxError, column_letter, open_xlsx
@@ -473,7 +474,7 @@ class RowChecker:
         address = self._text(row, "address", get("address"), 200)
         reporter_name = self._text(row, "reporter_name", get("reporter_name"), 64)
         phone = self._text(row, "reporter_phone", get("reporter_phone"), 20)
-        if phone and not all(c.isdigit() or c in "-+ " for c in phone):
+        if phone and not is_phone(phone):
             self._error(row, "reporter_phone", get("reporter_phone"), "联系电话格式不正确（只能有数字、空格、- 和 +）。", "bad_phone")
 
         category_id = None
