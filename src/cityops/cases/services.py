@@ -27,6 +27,7 @@ from cityops.catalog.models import CaseType, Category, Stage, Urgency
 from cityops.catalog.selectors import intake_category
 from cityops.common.db import asynchronous_commit
 from cityops.common.refcache import ANY, ReferenceCache
+from cityops.common.validators import PHONE_MESSAGE, is_phone
 from cityops.geo.lookup import index_cache as geo_index_cache
 
 MAX_DESCRIPTION = 4000
@@ -171,8 +172,8 @@ def _validate(data: CaseInput) -> dict:
     if data.coord_system not in CoordSystem.values:
         errors["coord_system"] = "坐标系无效，可选 wgs84 或 gcj02。"
     phone = (data.reporter_phone or "").strip()
-    if phone and (len(phone) > 20 or not all(c.isdigit() or c in "-+ " for c in phone)):
-        errors["reporter_phone"] = "联系电话格式不正确。"
+    if phone and not is_phone(phone):
+        errors["reporter_phone"] = PHONE_MESSAGE
     category = None
     if data.category:
         category, has_children = intake_category(data.category)
