@@ -1,7 +1,7 @@
 """What the api app adds (see `cityops.common.plugins`).
 
-System administrators manage the systems that connect (API keys, their mapping tables,
-devices, the webhook delivery log, the intake records); the security administrator owns webhook subscriptions;
+System administrators manage the systems that connect (API keys, the webhook delivery log;
+the mapping tables, devices and intake records are the intake app's, see intake/plugin.py); the security administrator owns webhook subscriptions;
 the audit administrator reads the API call log. The webhook outbox is swept every few seconds."""
 
 from cityops.accounts import roles
@@ -17,8 +17,7 @@ PLUGIN = Plugin(
     permissions={
         roles.SYSADMIN: [
             "api.view_apikey", "api.add_apikey", "api.change_apikey",
-            *_crud("citycategorymapping"), *_crud("addressmapping"), *_crud("device"), *_crud("alarmtypemapping"),
-            "api.view_webhookdelivery", "api.change_webhookdelivery", "api.view_intakerecord",
+            "api.view_webhookdelivery", "api.change_webhookdelivery",
         ],
         # Webhook subscriptions open a data channel to another system: the security administrator's
         # (only for service accounts of role system, targets on CITYOPS_WEBHOOK_ALLOWED_HOSTS).
