@@ -105,7 +105,7 @@ def _throttle(request: HttpRequest, scope: str, key) -> None:
 
 
 def jurisdiction_id() -> str:
-    return str(getattr(settings, "CITYOPS_OPEN311_JURISDICTION", "") or settings.CITYOPS_DISTRICT_CODE)
+    return str(settings.CITYOPS_OPEN311_JURISDICTION or settings.CITYOPS_DISTRICT_CODE)
 
 
 # ---------------------------------------------------------------- rendering
@@ -295,21 +295,21 @@ _HONORIFICS = "先生|女士|小姐|师傅|阿姨|大爷|大妈|老师|同志|�
 
 
 def published_channels() -> list[str]:
-    configured = getattr(settings, "CITYOPS_OPEN311_CHANNELS", DEFAULT_CHANNELS)
+    configured = settings.CITYOPS_OPEN311_CHANNELS
     return sorted((set(configured) & set(Channel.values)) - NEVER_PUBLISHED_CHANNELS)
 
 
 def coord_decimals() -> int:
     """Decimals kept of a citizen case's coordinates (3 ≈ 100 m), between 0 and 6."""
     try:
-        value = int(getattr(settings, "CITYOPS_OPEN311_COORD_DECIMALS", 3))
+        value = int(settings.CITYOPS_OPEN311_COORD_DECIMALS)
     except (TypeError, ValueError):
         value = 3
     return min(max(value, 0), 6)
 
 
 def show_department() -> bool:
-    return bool(getattr(settings, "CITYOPS_OPEN311_SHOW_DEPARTMENT", False))
+    return bool(settings.CITYOPS_OPEN311_SHOW_DEPARTMENT)
 
 
 def hidden_category_ids() -> set[int]:
@@ -692,11 +692,11 @@ def discovery(request: HttpRequest, fmt: str) -> HttpResponse:
     base = request.build_absolute_uri(request.path.rsplit("/", 1)[0] + "/")
     return render(fmt, "discovery", {
         "changeset": iso(changed),
-        "contact": getattr(settings, "CITYOPS_OPEN311_CONTACT", "城市运行管理指挥中心 12345"),
+        "contact": settings.CITYOPS_OPEN311_CONTACT,
         "key_service": "API 密钥由城运中心系统管理员签发（cityops apikey create）。",
         "endpoints": [{
             "specification": SPECIFICATION, "url": base, "changeset": iso(changed),
-            "type": getattr(settings, "CITYOPS_OPEN311_ENDPOINT_TYPE", "production"),
+            "type": settings.CITYOPS_OPEN311_ENDPOINT_TYPE,
             "formats": ["text/xml", "application/json"],
         }],
     })

@@ -62,7 +62,7 @@ def scrub_text(text: str) -> str:
 
 
 def retention_months() -> int:
-    return max(0, int(getattr(settings, "PERSONAL_DATA_RETENTION_MONTHS", 24)))
+    return max(0, int(settings.PERSONAL_DATA_RETENTION_MONTHS))
 
 
 def cutoff_for(months: int, now: datetime) -> datetime:

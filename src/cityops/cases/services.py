@@ -309,7 +309,7 @@ def _region(code: str | None):
 # ---------------------------------------------------------------- attachments
 
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "CITYOPS_MAX_UPLOAD_MB", 10)) * 1024 * 1024
+    return int(settings.CITYOPS_MAX_UPLOAD_MB) * 1024 * 1024
 
 
 def attachment_add(*, case: Case, upload, kind: str, actor=None, event: CaseEvent | None = None, keep_gps: bool = False) -> Attachment:

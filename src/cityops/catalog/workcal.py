@@ -110,7 +110,7 @@ _office_hours_memo: tuple[object, OfficeHours] | None = None
 def office_hours() -> OfficeHours:
     """The configured office hours, parsed once per settings value (override_settings swaps the object)."""
     global _office_hours_memo
-    raw = getattr(settings, "CITYOPS_OFFICE_HOURS", None)
+    raw = settings.CITYOPS_OFFICE_HOURS
     memo = _office_hours_memo
     if memo is None or memo[0] is not raw:
         memo = (raw, parse_office_hours(raw))

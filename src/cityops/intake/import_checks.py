@@ -41,16 +41,16 @@ ProgressFn = Callable[[str, int, int | None], None]
 
 
 def max_rows() -> int:
-    return int(getattr(settings, "CITYOPS_IMPORT_MAX_ROWS", 200_000))
+    return int(settings.CITYOPS_IMPORT_MAX_ROWS)
 
 
 def max_bytes() -> int:
-    return int(getattr(settings, "CITYOPS_IMPORT_MAX_MB", 50)) * 1024 * 1024
+    return int(settings.CITYOPS_IMPORT_MAX_MB) * 1024 * 1024
 
 
 def max_xlsx_uncompressed_bytes() -> int:
     """What an .xlsx's zip members may unpack to together (zip-bomb defence, see xlsx.check_archive)."""
-    return int(getattr(settings, "CITYOPS_MAX_XLSX_UNCOMPRESSED_MB", 1024)) * 1024 * 1024
+    return int(settings.CITYOPS_MAX_XLSX_UNCOMPRESSED_MB) * 1024 * 1024
 
 
 # ---------------------------------------------------------------- errors
