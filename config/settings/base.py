@@ -104,7 +104,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_HANDLER = "cityops.accounts.lockout.LockoutHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "cityops.web.views.locked_out"
+AXES_LOCKOUT_CALLABLE = "cityops.accounts.views.locked_out"
 AXES_USERNAME_CALLABLE = "cityops.web.views.axes_username"  # cut to axes' 255-character column
 AXES_RESET_ON_SUCCESS = True
 # Lock out the real client, not the load balancer every request comes through (see below).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django import forms
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -59,9 +61,21 @@ def _next_url(request) -> str:
     return _safe_next(request) or settings.LOGIN_REDIRECT_URL
 
 
-def _locked(request):
-    from cityops.web.views import locked_out
+def _lockout_minutes() -> int:
+    cooloff = settings.AXES_COOLOFF_TIME
+    return max(int(cooloff.total_seconds() // 60), 1) if isinstance(cooloff, timedelta) else 15
 
+
+def locked_out(request, credentials=None, *args, **kwargs):
+    """Too many failed passwords or TOTP codes (django-axes' AXES_LOCKOUT_CALLABLE, cityops.accounts.otp)."""
+    minutes = _lockout_minutes()
+    if request.path.startswith("/api/"):
+        message = f"登录失败次数过多，账号已临时锁定，请 {minutes} 分钟后再试。"
+        return JsonResponse({"code": "locked_out", "message": message, "details": None}, status=429)
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+
+
+def _locked(request):
     sessions.session_end(request, reason="otp_locked")
     return locked_out(request)
 

@@ -33,11 +33,6 @@ def home(request):
     return render(request, "web/home.html", {"roles": roles, "desks": desks, "password_expires_at": soon})
 
 
-def _lockout_minutes() -> int:
-    cooloff = settings.AXES_COOLOFF_TIME
-    return max(int(cooloff.total_seconds() // 60), 1) if isinstance(cooloff, timedelta) else 15
-
-
 def axes_username(request, credentials=None) -> str | None:
     """The username django-axes records (its default lookup), cut to its 255-character column:
     a longer one typed into a login form was a 500 on PostgreSQL instead of a failed login."""
@@ -48,15 +43,6 @@ def axes_username(request, credentials=None) -> str | None:
         data = getattr(request, "data", None) or getattr(request, "POST", None) or {}
         value = data.get(field)
     return value[:255] if isinstance(value, str) else value
-
-
-def locked_out(request, credentials=None, *args, **kwargs):
-    """Too many failed passwords or TOTP codes (django-axes, cityops.accounts.otp)."""
-    minutes = _lockout_minutes()
-    if request.path.startswith("/api/"):
-        message = f"登录失败次数过多，账号已临时锁定，请 {minutes} 分钟后再试。"
-        return JsonResponse({"code": "locked_out", "message": message, "details": None}, status=429)
-    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
 
 
 def favicon(request):
