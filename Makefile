@@ -6,7 +6,7 @@ PORT      ?= 8000
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: install install-runtime run test lint audit lock demo run-prod graph
+.PHONY: install install-runtime run test lint audit lock demo run-prod settings-doc graph
 
 install: $(DEV_STAMP)
 
@@ -33,6 +33,10 @@ run-prod: install-runtime
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# docs/deploy.md "All settings" from config/settings/environment.py (a test fails while it is stale).
+settings-doc: install-runtime
+	$(CITYOPS) settings_doc
 
 # ruff, then the architecture contracts (import-linter, [tool.importlinter] in pyproject.toml:
 # layers and forbidden imports, function-local imports included; docs/architecture.md), then
