@@ -31,6 +31,8 @@ from cityops.analytics.reads import Spec, read
 from cityops.analytics.refs import refs
 from cityops.analytics.rollups import EV_CLOSE, EV_DISPATCH, EV_MISDISPATCH, EV_REGISTER, EV_REOPEN, EV_RETURN
 from cityops.cases.models import Case, Channel, SlaLevel
+from cityops.cases.querysets import near_due_q, overdue_q
+from cityops.cases.sla import level_at
 from cityops.cases.states import OPEN_STATUSES, Satisfaction, Status
 from cityops.catalog.models import CaseType
 from cityops.common.pii import mask_text
@@ -101,6 +103,9 @@ def _open(street_id: int | None):
 
 
 SNAPSHOT_SECONDS = 30
+# The open-case snapshot holds open cases only, with the clock's pause as a flag: the case
+# conditions (`cases.querysets`) apply to it with this in place of "open, clock running".
+SNAPSHOT_RUNNING = Q(paused=False)
 
 
 def snapshot(key: str, compute, *, max_age: int = SNAPSHOT_SECONDS):
@@ -124,8 +129,8 @@ def sla_mix(now: datetime, *, street_id: int | None = None, fresh: bool = False)
     # Only columns of the covering index (street_id, paused, deadline, warn_at): an index-only scan.
     agg = _open(street_id).aggregate(
         total=Count("paused"),
-        red=Count("deadline", filter=Q(paused=False, deadline__lte=now)),
-        yellow=Count("deadline", filter=Q(paused=False, warn_at__lte=now, deadline__gt=now)),
+        red=Count("deadline", filter=overdue_q(now, running=SNAPSHOT_RUNNING)),
+        yellow=Count("deadline", filter=near_due_q(now, running=SNAPSHOT_RUNNING)),
         green=Count("warn_at", filter=Q(warn_at__gt=now)),
         paused=Count("paused", filter=Q(paused=True)),
     )
@@ -136,7 +141,7 @@ def sla_mix(now: datetime, *, street_id: int | None = None, fresh: bool = False)
 def overdue_cases(now: datetime, *, street_id: int | None = None, limit: int = 15, recent_first: bool = False) -> list[dict]:
     """The open cases past their deadline: most overdue first (or most recently overdue first)."""
     order = "-deadline" if recent_first else "deadline"
-    ids = list(_open(street_id).filter(paused=False, deadline__lte=now).order_by(order).values_list("case_id", flat=True)[:limit])
+    ids = list(_open(street_id).filter(overdue_q(now, running=SNAPSHOT_RUNNING)).order_by(order).values_list("case_id", flat=True)[:limit])
     cases = {c.pk: c for c in Case.objects.filter(pk__in=ids).select_related("category", "department", "street", "community")}
     out = []
     for pk in ids:
@@ -439,7 +444,7 @@ def map_values(period: Period, *, level: str = "street", metric: str = "count", 
         def grouped() -> dict[int, int]:
             qs = _open(street_id)
             if metric == "overdue":
-                qs = qs.filter(paused=False, deadline__lte=now)
+                qs = qs.filter(overdue_q(now, running=SNAPSHOT_RUNNING))
             return {row[field]: row["n"] for row in qs.order_by().values(field).annotate(n=Count("paused"))}
 
         values.update(snapshot(f"map:{metric}:{level}:{street_id}", grouped))
@@ -495,7 +500,7 @@ def map_points(*, bbox: str | None = None, only: str = "open", now: datetime | N
     now = now or timezone.now()
     qs = OpenCase.objects.filter(lon__isnull=False, lat__isnull=False)
     if only == "overdue":
-        qs = qs.filter(paused=False, deadline__lte=now)
+        qs = qs.filter(overdue_q(now, running=SNAPSHOT_RUNNING))
     elif only != "open":
         raise StatsInputError("only 参数可选：open（未办结）、overdue（已超期）。", "only")
     box = None
@@ -507,12 +512,12 @@ def map_points(*, bbox: str | None = None, only: str = "open", now: datetime | N
         except ValueError:
             raise StatsInputError("bbox 格式应为 最小经度,最小纬度,最大经度,最大纬度。", "bbox") from None
         qs = qs.filter(lon__range=(box[0], box[2]), lat__range=(box[1], box[3]))
-    overdue_q = Q(paused=False, deadline__lte=now)
+    overdue_now = overdue_q(now, running=SNAPSHOT_RUNNING)
 
     def grouped() -> list[dict]:
         return list(
             qs.order_by().values("grid_id")
-            .annotate(n=Count("paused"), lon=Avg("lon"), lat=Avg("lat"), overdue=Count("deadline", filter=overdue_q))
+            .annotate(n=Count("paused"), lon=Avg("lon"), lat=Avg("lat"), overdue=Count("deadline", filter=overdue_now))
         )
 
     # the whole district (the first view of every map) is a shared snapshot; zoomed views are bounded by their box
@@ -537,20 +542,10 @@ def map_points(*, bbox: str | None = None, only: str = "open", now: datetime | N
         return {"mode": "clusters", "level": "community" if wide else "grid", "total": total, "clusters": clusters, "points": []}
     points = []
     for row in qs.values("number", "lon", "lat", "status", "deadline", "warn_at", "paused", "sla_level"):
-        level = row["sla_level"] if row["paused"] else _level(now, row["deadline"], row["warn_at"])
+        level = row["sla_level"] if row["paused"] else level_at(now, row["deadline"], row["warn_at"])
         points.append({"number": row["number"], "lon": round(row["lon"], 6), "lat": round(row["lat"], 6),
                        "status": Status(row["status"]).label, "sla": level or SlaLevel.NONE, "link": f"/cases/{row['number']}/"})
     return {"mode": "points", "total": total, "clusters": [], "points": points}
-
-
-def _level(now: datetime, deadline: datetime | None, warn_at: datetime | None) -> str:
-    if deadline is None:
-        return SlaLevel.NONE
-    if deadline <= now:
-        return SlaLevel.RED
-    if warn_at is not None and warn_at <= now:
-        return SlaLevel.YELLOW
-    return SlaLevel.GREEN
 
 
 # ---------------------------------------------------------------- the big screen

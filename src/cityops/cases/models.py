@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from cityops.cases.querysets import CaseManager
 from cityops.cases.states import (
     OPEN_STATUSES,
     Action,
@@ -122,6 +123,9 @@ class Case(models.Model):
     closed_at = models.DateTimeField("结案时间", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     version = models.PositiveIntegerField("版本", default=1)
+
+    # `Case.objects.overdue(now)`, `.near_due(now)`, `.open()`…: the SLA conditions' one home.
+    objects = CaseManager()
 
     class Meta:
         verbose_name = "案件"

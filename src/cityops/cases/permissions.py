@@ -6,10 +6,11 @@ contain another department's cases, so a lookup outside scope is a 404, not a 40
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from cityops.accounts import roles
 from cityops.cases.models import Case
+from cityops.cases.querysets import CaseQuerySet
 from cityops.cases.states import TRANSITIONS, Action, Transition, guard_refusal
 
 
@@ -25,7 +26,7 @@ def can_see_personal_data(user) -> bool:
     return bool(user and user.is_authenticated and (user.is_superuser or user.has_perm("cases.view_personal_data")))
 
 
-def cases_visible_to(user, base: QuerySet[Case] | None = None) -> QuerySet[Case]:
+def cases_visible_to(user, base: CaseQuerySet | None = None) -> CaseQuerySet:
     qs = Case.objects.all() if base is None else base
     if not user or not user.is_authenticated or not user.is_active:
         return qs.none()

@@ -13,7 +13,7 @@ from cityops.cases.errors import CaseNotFound, ValidationFailed
 from cityops.cases.models import Case, CaseEvent, Channel, SlaLevel
 from cityops.cases.permissions import can_see_personal_data, cases_visible_to
 from cityops.cases.services import mask_name, mask_phone
-from cityops.cases.states import OPEN_STATUSES, Action, ReturnReason, Status
+from cityops.cases.states import Action, ReturnReason, Status
 
 LIST_RELATED = ("category", "department", "street", "community", "grid")
 DATE_FILTER_MIN, DATE_FILTER_MAX = 1900, 2999  # years a date filter may name
@@ -98,16 +98,12 @@ def case_list(*, user, filters: CaseFilters | None = None, now: datetime | None 
     if created_from and created_to and _as_aware(created_from, end=False) >= _as_aware(created_to, end=True):
         errors["created_from"] = "开始日期不能晚于结束日期。"
     if f.overdue is True:
-        qs = qs.filter(status__in=OPEN_STATUSES, deadline__lte=now, clock_paused_at__isnull=True)
+        qs = qs.overdue(now)
     elif f.overdue is False:
-        qs = qs.exclude(status__in=OPEN_STATUSES, deadline__lte=now, clock_paused_at__isnull=True)
+        qs = qs.not_overdue(now)
     if f.sla:
-        if f.sla == SlaLevel.RED:
-            qs = qs.filter(status__in=OPEN_STATUSES, deadline__lte=now, clock_paused_at__isnull=True)
-        elif f.sla == SlaLevel.YELLOW:
-            qs = qs.filter(status__in=OPEN_STATUSES, warn_at__lte=now, deadline__gt=now, clock_paused_at__isnull=True)
-        elif f.sla == SlaLevel.GREEN:
-            qs = qs.filter(status__in=OPEN_STATUSES, warn_at__gt=now)
+        if f.sla in (SlaLevel.RED, SlaLevel.YELLOW, SlaLevel.GREEN):
+            qs = qs.at_level(f.sla, now)
         else:
             errors["sla"] = "时限状态无效。"
     if f.q:

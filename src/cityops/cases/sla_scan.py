@@ -55,10 +55,11 @@ LEVELS = ((SlaLevel.RED, Action.SLA_OVERDUE), (SlaLevel.YELLOW, Action.SLA_WARNI
 
 
 def _crossings(now: datetime, level: str):
-    base = Case.objects.filter(status__in=OPEN_STATUSES, clock_paused_at__isnull=True)
+    """Cases that crossed into `level` and are not marked yet (`_CONDITIONS` below says the
+    same in SQL for the set-based scan)."""
     if level == SlaLevel.RED:
-        return base.filter(deadline__lte=now).exclude(sla_level=SlaLevel.RED)
-    return base.filter(warn_at__lte=now, deadline__gt=now, sla_level=SlaLevel.GREEN)
+        return Case.objects.overdue(now).exclude(sla_level=SlaLevel.RED)
+    return Case.objects.near_due(now).filter(sla_level=SlaLevel.GREEN)
 
 
 def sla_scan(

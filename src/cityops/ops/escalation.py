@@ -28,7 +28,6 @@ def escalate_overdue(*, now: datetime | None = None) -> dict[str, Any]:
     from cityops.accounts.models import User
     from cityops.cases import notifications
     from cityops.cases.models import Case, NotificationKind
-    from cityops.cases.states import OPEN_STATUSES
 
     now = now or timezone.now()
     after = timedelta(hours=float(getattr(settings, "CITYOPS_ESCALATE_AFTER_HOURS", 24)))
@@ -39,7 +38,7 @@ def escalate_overdue(*, now: datetime | None = None) -> dict[str, Any]:
     since = (mark - timedelta(minutes=10)) if mark else cutoff - lookback
     leaders = list(User.objects.filter(is_active=True, **{ROLE_LOOKUP: roles.LEADER}).distinct())
     cases = (
-        Case.objects.filter(status__in=OPEN_STATUSES, clock_paused_at__isnull=True, deadline__gt=since, deadline__lte=cutoff)
+        Case.objects.overdue(cutoff).filter(deadline__gt=since)
         .only("pk", "number", "stage", "deadline", "title", "description")
         .order_by("deadline", "pk")
     )
