@@ -32,7 +32,7 @@ urlpatterns = [
     path("", include("cityops.analytics.urls")),
     path("", include("cityops.assessment.urls")),
     path("", include("cityops.audit.urls")),
-    path("", include("cityops.intake.urls")),
+    path("", include("cityops.desks.intake_urls")),
     path("", include("cityops.web.urls")),
 ]
 

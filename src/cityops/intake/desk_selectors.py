@@ -1,4 +1,4 @@
-"""Reads of the department's phone desk (`intake.views.department`)."""
+"""Reads of the department's phone desk (`desks.intake_pages.department`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cityops.intake.views import citizen, department, exports, imports, inspector, maps
+from cityops.desks.intake_pages import citizen, department, exports, imports, inspector, maps
 
 app_name = "intake"
 

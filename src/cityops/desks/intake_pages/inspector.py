@@ -16,10 +16,10 @@ from cityops.cases.models import AttachmentKind, Channel
 from cityops.cases.services import CaseInput, attachment_add, max_upload_bytes
 from cityops.cases.states import Action, Status
 from cityops.cases.workflow import case_transition
+from cityops.desks.intake_pages.common import apply_case_error
 from cityops.intake.forms import InspectorReportForm, VerifyForm
 from cityops.intake.selectors import is_inspector, my_reports, verification_tasks
 from cityops.intake.services import photo_gps, report_create
-from cityops.intake.views.common import apply_case_error
 
 
 def inspector_required(view):

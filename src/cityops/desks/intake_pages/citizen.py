@@ -11,11 +11,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cityops.cases.errors import CaseError, ValidationFailed
 from cityops.cases.models import Case, Channel
 from cityops.cases.services import CaseInput, max_upload_bytes
+from cityops.desks.intake_pages.common import apply_case_error
 from cityops.intake import ratelimit
 from cityops.intake.forms import CitizenReportForm, RatingForm, TrackForm
 from cityops.intake.selectors import case_by_tracking_code, public_case_view
 from cityops.intake.services import CITIZEN_LABEL, citizen_rate, report_create
-from cityops.intake.views.common import apply_case_error
 
 SESSION_LAST_REPORT = "intake:last_report"
 NOT_FOUND = "未找到该查询码对应的案件，请核对后重新输入。"
