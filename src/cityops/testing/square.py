@@ -27,7 +27,7 @@ def build_district() -> dict:
     return {"district": root, "street": street, "community": community, "grid": grid}
 
 
-def case_body(category, **overrides) -> dict:
+def case_body(category, /, **overrides) -> dict:
     """A valid body for POST /api/v1/cases inside the square, with overrides (None values kept)."""
     body = {
         "type": "complaint", "description": "小区门口暴露垃圾成堆，无人清理", **INSIDE,
