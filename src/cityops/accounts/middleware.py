@@ -131,7 +131,7 @@ def refusal_json(refusal: Refusal) -> JsonResponse:
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return not request.htmx and "application/json" in request.headers.get("Accept", "")
+    return not request.htmx and "application/json" in request.headers.get("Accept", "")  # type: ignore[attr-defined]  # django-htmx
 
 
 def _answer(request: HttpRequest, refusal: Refusal) -> HttpResponse:
@@ -141,9 +141,9 @@ def _answer(request: HttpRequest, refusal: Refusal) -> HttpResponse:
         # Shown on the login page (the flash survives the logout: it is set after it).
         (messages.warning if refusal.code == "session_replaced" else messages.info)(request, refusal.message)
     url = reverse(refusal.url_name)
-    if request.method == "GET" and not request.htmx:
+    if request.method == "GET" and not request.htmx:  # type: ignore[attr-defined]  # django-htmx
         url = f"{url}?{urlencode({'next': request.get_full_path()})}"
-    if request.htmx:
+    if request.htmx:  # type: ignore[attr-defined]  # django-htmx
         return HttpResponseClientRedirect(url)
     return redirect(url)
 
@@ -170,7 +170,7 @@ class AuthenticationPolicyMiddleware:
             return None
         if not refusal.session_ended:
             # Pages still open to a pending login show no navigation (web.context_processors).
-            request.cityops_login_pending = True
+            request.cityops_login_pending = True  # type: ignore[attr-defined]  # read by web.context_processors
             if view_name in _open_views(refusal):
                 return None
             if view_name in settings.CITYOPS_SESSION_PASSIVE_VIEWS and not is_api(request):

@@ -4,6 +4,7 @@ department or grids a user acts for."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -46,7 +47,7 @@ class User(AbstractUser):
     password_reset_by = models.CharField("密码重置人", max_length=150, blank=True, editable=False)
     password_reset_at = models.DateTimeField("密码重置时间", null=True, blank=True, editable=False)
 
-    objects = CityOpsUserManager()
+    objects: ClassVar[CityOpsUserManager] = CityOpsUserManager()
 
     class Meta:
         verbose_name = "用户"

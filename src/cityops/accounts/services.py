@@ -231,7 +231,7 @@ def password_change_by_owner(*, user: User, new_password: str, request=None) -> 
     from cityops.audit.services import audit_record
 
     reason = "initial" if user.must_change_password else "self"
-    details = {"change": "password", "reason": reason}
+    details: dict[str, str | None] = {"change": "password", "reason": reason}
     if user.must_change_password and user.password_reset_by:
         # The first change after an administrator's reset: whoever signs in with the reset
         # password and replaces it shows up next to the resetter (and the address) here.
@@ -265,6 +265,7 @@ def password_reset_by_admin(*, user: User, actor, request=None) -> str:
 
     from django.conf import settings
     from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from cityops.audit.models import AuditAction
     from cityops.audit.services import audit_record
@@ -283,6 +284,6 @@ def password_reset_by_admin(*, user: User, actor, request=None) -> str:
     audit_record(
         action=AuditAction.ACCOUNT_CHANGE, actor=actor, target=f"user:{user.get_username()}", request=request,
         details={"change": "password_reset", "valid_hours": reset_password_hours(),
-                 "second_factor_kept": user.totpdevice_set.filter(confirmed=True).exists()},
+                 "second_factor_kept": TOTPDevice.objects.filter(user=user, confirmed=True).exists()},
     )
     return password

@@ -121,7 +121,7 @@ def photo_sanitize(raw: bytes, *, read_gps: bool = False) -> CleanPhoto:
         upright = ImageOps.exif_transpose(image)
     except _DECODE_ERRORS:
         raise PhotoRejected(NOT_IMAGE, "not_image") from None
-    content_type, ext = IMAGE_FORMATS[image.format]
+    content_type, ext = IMAGE_FORMATS[image.format or ""]
     save_format = "JPEG" if image.format in ("JPEG", "MPO") else image.format
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     if save_format == "JPEG":
