@@ -136,6 +136,13 @@ class ReferenceCache:
 
     def value(self) -> Any:
         """The one value of a single-value cache, loaded with the loader given at construction."""
+        # The fast path of `get`, inlined: this is called on every deadline and every lookup.
+        if not self._uncommitted:
+            interval = self._recheck() if self._recheck is not None else self.recheck_seconds
+            if time.monotonic() - self._checked_at < interval:
+                value = self._entries.get(None, _MISSING)
+                if value is not _MISSING:
+                    return value
         if self._load is None:
             raise TypeError(f"reference cache {self.name} has no loader: use get(key, load)")
         return self.get(None, self._load)

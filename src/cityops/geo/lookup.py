@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db.models import TextField
 from django.db.models.functions import Cast
+from django.dispatch import receiver
 
 from cityops.common.refcache import ANY, KEEP, ReferenceCache
 from cityops.geo.coords import CoordSystem, CoordSystemName, to_wgs84
@@ -196,8 +198,23 @@ class GeoIndex:
 # --- process-wide cache ----------------------------------------------------------------------
 
 
+_check_interval: float | None = None
+
+
 def _check_seconds() -> float:
-    return float(settings.CITYOPS_GEO_INDEX_CHECK_SECONDS)
+    # Read on every lookup: the setting is read once (and again when a test overrides it),
+    # because even a cached settings attribute costs more than the rest of the fast path.
+    global _check_interval
+    if _check_interval is None:
+        _check_interval = float(settings.CITYOPS_GEO_INDEX_CHECK_SECONDS)
+    return _check_interval
+
+
+@receiver(setting_changed, dispatch_uid="geo_index_check_seconds_changed")
+def _check_seconds_changed(setting: str, **kwargs: object) -> None:
+    global _check_interval
+    if setting == "CITYOPS_GEO_INDEX_CHECK_SECONDS":
+        _check_interval = None
 
 
 def _build_index() -> GeoIndex:
