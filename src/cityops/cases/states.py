@@ -111,6 +111,20 @@ class Transition:
     # Which department-scope rule applies: "own_department" means the actor's department must
     # be the case's current department (department handlers).
     needs_own_department: bool = False
+    # The refusal when the case is in none of `sources` ("" : the generic one naming the status).
+    status_refusal: str = ""
+
+
+class Refusal(str):
+    """A guard's refusal (a message, so it reads and tests like one) with the details the
+    refused request gets (default: the case's status and the action)."""
+
+    details: dict | None = None
+
+    def __new__(cls, message: str, details: dict | None = None) -> Refusal:
+        refusal = super().__new__(cls, message)
+        refusal.details = details
+        return refusal
 
 
 _OPEN_FOR_OVERSIGHT = frozenset(
@@ -163,6 +177,14 @@ TRANSITIONS: dict[Action, Transition] = {
 
 USER_ACTIONS = tuple(TRANSITIONS)
 
+# Transitions nobody signed in takes: the reporter's own rating on the public tracking page
+# (they hold the tracking code, not an account). Never offered on a desk or in the API's
+# `act`; `workflow.case_transition` applies them only without an actor, under a system label.
+CITIZEN_TRANSITIONS: dict[Action, Transition] = {
+    Action.RATE: Transition(Action.RATE, frozenset({Status.CLOSED}), Status.CLOSED, frozenset(),
+                            status_refusal="案件尚未办结，办结后才能评价。"),
+}
+
 
 # ---------------------------------------------------------------- guards
 # Conditions on a case's fields beyond its status, without side effects (django-fsm's
@@ -204,6 +226,16 @@ def _return_pending(case) -> str:
     return "" if case.return_pending else "该案件没有待审核的退单申请。"
 
 
+def _citizen_may_rate(case) -> str:
+    """Once per case, and a merged duplicate is rated on its master. A staff callback does not
+    stop the citizen: their rating is kept apart (`citizen_satisfaction`)."""
+    if case.citizen_satisfaction:
+        return Refusal("您已评价过该案件，不能重复评价。", {"satisfaction": "already_rated"})
+    if case.master_id is not None:
+        return Refusal("该反映已与其他反映合并办理，无需单独评价。", {"master": "merged"})
+    return ""
+
+
 GUARDS = {
     # While its return waits for the dispatcher, the department can only see the case.
     Action.SIGN: _no_return_pending,
@@ -218,6 +250,7 @@ GUARDS = {
     Action.CORRECT_SATISFACTION: _has_result,
     Action.REVIEW: _review_pending,
     Action.REOPEN: _reopenable,
+    Action.RATE: _citizen_may_rate,
 }
 
 

@@ -25,6 +25,7 @@ from cityops.cases.models import AttachmentKind, Case, CaseEvent, Channel
 from cityops.cases.permissions import cases_visible_to, in_scope_for_action, role_allows
 from cityops.cases.services import attachment_add
 from cityops.cases.states import (
+    CITIZEN_TRANSITIONS,
     TRANSITIONS,
     Action,
     CallbackStatus,
@@ -54,6 +55,7 @@ class Outcome:
 # Actions that take photos (`data["photos"]`, uploaded files), and the kind they are stored as.
 PHOTO_KINDS = {Action.RESPOND: AttachmentKind.AFTER, Action.VERIFY: AttachmentKind.VERIFY}
 MAX_PHOTOS = 9
+MAX_RATING_COMMENT = 500
 
 
 def _text(data: dict[str, Any], key: str, label: str, *, required: bool) -> str:
@@ -384,6 +386,27 @@ def _correct_satisfaction(case: Case, data: dict[str, Any], now: datetime) -> Ou
     return Outcome(Status.CLOSED, fields, payload, audit={**payload, "reason": reason})
 
 
+def _rate(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
+    """The reporter's own rating (市民评价), kept as `citizen_satisfaction`. It becomes the case's
+    one result (source "citizen") only if no callback fixed one before, so a staff result is
+    never overwritten; a 不满意 opens the dispatcher's 不满意复核 unless the case was already
+    reviewed. The comment is the event's note. It never reopens a case."""
+    satisfaction = data.get("satisfaction")
+    if satisfaction not in Satisfaction.values:
+        raise ValidationFailed("请选择满意度。", {"satisfaction": "invalid", "choices": Satisfaction.values})
+    if len(str(data.get("note") or "").strip()) > MAX_RATING_COMMENT:
+        raise ValidationFailed(f"评价内容不能超过 {MAX_RATING_COMMENT} 字。", {"comment": "too_long"})
+    fixes_result = not case.satisfaction
+    fields: dict[str, Any] = {"citizen_satisfaction": satisfaction}
+    if fixes_result:
+        fields.update(satisfaction=satisfaction, satisfaction_at=now, satisfaction_source=SatisfactionSource.CITIZEN)
+        if case.callback_status in (CallbackStatus.PENDING, CallbackStatus.UNREACHABLE):
+            fields["callback_status"] = CallbackStatus.DONE  # the result exists: nobody needs to call
+    if satisfaction == Satisfaction.UNSATISFIED and (fixes_result or not case.review_status):
+        fields["review_status"] = ReviewStatus.PENDING
+    return Outcome(Status.CLOSED, fields, {"satisfaction": satisfaction, "result": fixes_result})
+
+
 def _review(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
     _text(data, "note", "复核意见", required=True)
     return Outcome(Status.CLOSED, {"review_status": ReviewStatus.REVIEWED}, {"previous_satisfaction": case.satisfaction})
@@ -419,7 +442,7 @@ RULES = {
     Action.SUSPEND: _suspend, Action.RESUME: _resume, Action.RESPOND: _respond, Action.VERIFY: _verify,
     Action.CALLBACK: _callback, Action.SUPERVISE: _supervise, Action.URGE: _urge,
     Action.CALLBACK_ATTEMPT: _callback_attempt, Action.CORRECT_SATISFACTION: _correct_satisfaction,
-    Action.REVIEW: _review, Action.REOPEN: _reopen,
+    Action.REVIEW: _review, Action.REOPEN: _reopen, Action.RATE: _rate,
 }
 
 
@@ -448,6 +471,8 @@ def case_transition(
     except ValueError:
         raise InvalidTransition(f"未知的操作：{action}") from None
     transition = TRANSITIONS.get(action)
+    if transition is None and actor is None and system_label:
+        transition = CITIZEN_TRANSITIONS.get(action)  # the public page's rating, never a signed-in user's
     if transition is None:
         raise InvalidTransition(f"操作 {action.label} 不能由用户发起。")
 
@@ -464,13 +489,15 @@ def case_transition(
     if expected_version is not None and int(expected_version) != case.version:
         raise Conflict("案件已被他人更新，请刷新后重试。", {"version": case.version})
     if case.status not in transition.sources:
+        if transition.status_refusal:
+            raise InvalidTransition(transition.status_refusal, {"status": case.status})
         raise InvalidTransition(
             f"案件当前状态为“{Status(case.status).label}”，不能“{action.label}”。",
             {"status": case.status, "action": action.value},
         )
     refusal = guard_refusal(case, action)
     if refusal:
-        raise InvalidTransition(refusal, {"status": case.status, "action": action.value})
+        raise InvalidTransition(refusal, getattr(refusal, "details", None) or {"status": case.status, "action": action.value})
 
     photos = list(data.get("photos") or [])
     if photos and action not in PHOTO_KINDS:

@@ -5,80 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
-from cityops.cases import fanout
-from cityops.cases.errors import Conflict, InvalidTransition, ValidationFailed
-from cityops.cases.models import Case, CaseEvent
-from cityops.cases.states import (
-    Action,
-    CallbackStatus,
-    ReviewStatus,
-    Satisfaction,
-    SatisfactionSource,
-    Status,
-)
+from cityops.cases.errors import Conflict, InvalidTransition
+from cityops.cases.models import Case
+from cityops.cases.states import CITIZEN_TRANSITIONS, Action, guard_refusal
+from cityops.cases.workflow import case_transition
 
-MAX_RATING_COMMENT = 500
 CITIZEN_LABEL = "市民"
 
 
 def citizen_can_rate(case: Case) -> bool:
-    """A closed case its reporter has not rated yet (merged duplicates are rated on their master).
-
-    A staff callback does not stop the citizen from giving their own rating: it is kept apart
-    (`citizen_satisfaction`) and fixes the case's result only if there is none yet."""
-    return case.status == Status.CLOSED and not case.citizen_satisfaction and case.master_id is None
+    """Whether the public page offers the rating form: the `rate` transition's own status and
+    guard (closed, not rated by the citizen yet, not a merged duplicate). A staff callback does
+    not stop the citizen from giving their own rating."""
+    transition = CITIZEN_TRANSITIONS[Action.RATE]
+    return case.status in transition.sources and not guard_refusal(case, Action.RATE)
 
 
 def citizen_rate(case: Case, satisfaction: str, comment: str = "", *, now: datetime | None = None) -> Case:
     """Record the reporter's own satisfaction rating of a closed case, once per case.
 
-    The rating is always kept as `citizen_satisfaction`; it becomes the case's one result
-    (`satisfaction`, source "citizen") only if no callback fixed one before. A 不满意 opens
-    the dispatcher's 不满意复核 unless the case was already reviewed. Written like a workflow
-    action: a conditional update on the version and a `rate` CaseEvent (payload
-    {"satisfaction", "result": whether it fixed the result}) in one transaction. It never
-    reopens a case.
+    The `rate` action of the one transition service (`cases.workflow.case_transition`, under
+    the label 市民, without an actor): its guard refuses a second rating and a merged
+    duplicate, its rule keeps a staff result (see `workflow._rate`), and it writes the case
+    and its `rate` CaseEvent (payload {"satisfaction", "result"}, the comment as note) in one
+    version-checked transaction.
     """
-    now = now or timezone.now()
-    if satisfaction not in Satisfaction.values:
-        raise ValidationFailed("请选择满意度。", {"satisfaction": "invalid", "choices": Satisfaction.values})
-    comment = (comment or "").strip()
-    if len(comment) > MAX_RATING_COMMENT:
-        raise ValidationFailed(f"评价内容不能超过 {MAX_RATING_COMMENT} 字。", {"comment": "too_long"})
-    if case.citizen_satisfaction:
-        raise InvalidTransition("您已评价过该案件，不能重复评价。", {"satisfaction": "already_rated"})
-    if case.status != Status.CLOSED:
-        raise InvalidTransition("案件尚未办结，办结后才能评价。", {"status": case.status})
-    if case.master_id is not None:
-        raise InvalidTransition("该反映已与其他反映合并办理，无需单独评价。", {"master": "merged"})
-    fixes_result = not case.satisfaction
-    fields: dict = {"citizen_satisfaction": satisfaction, "version": F("version") + 1}
-    if fixes_result:
-        fields.update(satisfaction=satisfaction, satisfaction_at=now, satisfaction_source=SatisfactionSource.CITIZEN)
-        if case.callback_status in (CallbackStatus.PENDING, CallbackStatus.UNREACHABLE):
-            fields["callback_status"] = CallbackStatus.DONE  # the result exists: nobody needs to call
-    if satisfaction == Satisfaction.UNSATISFIED and (fixes_result or not case.review_status):
-        fields["review_status"] = ReviewStatus.PENDING
-    with transaction.atomic():
-        updated = Case.objects.filter(
-            pk=case.pk, version=case.version, status=Status.CLOSED, citizen_satisfaction=""
-        ).update(**fields)
-        if updated != 1:
-            current = Case.objects.filter(pk=case.pk).values("citizen_satisfaction").first()
-            if current and current["citizen_satisfaction"]:
-                raise InvalidTransition("您已评价过该案件，不能重复评价。", {"satisfaction": "already_rated"})
-            raise Conflict("案件已更新，请刷新后重试。")
-        event = CaseEvent.objects.create(
-            case=case, created_at=now, actor=None, actor_label=CITIZEN_LABEL, action=Action.RATE,
-            from_status=Status.CLOSED, to_status=Status.CLOSED, note=comment,
-            payload={"satisfaction": satisfaction, "result": fixes_result},
-        )
-        fresh = Case.objects.get(pk=case.pk)
-        fanout.announce(fresh, event)
-    return fresh
+    try:
+        return case_transition(case=case, action=Action.RATE, system_label=CITIZEN_LABEL,
+                               data={"satisfaction": satisfaction, "note": comment or ""}, now=now)
+    except Conflict:
+        # Someone acted since the page was read; if it was this citizen's rating, say so.
+        current = Case.objects.filter(pk=case.pk).values("citizen_satisfaction").first()
+        if current and current["citizen_satisfaction"]:
+            raise InvalidTransition("您已评价过该案件，不能重复评价。", {"satisfaction": "already_rated"}) from None
+        raise Conflict("案件已更新，请刷新后重试。") from None
 
 
 # ---------------------------------------------------------------- reports with a photo
