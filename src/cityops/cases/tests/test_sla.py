@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cityops.cases import sla
-from cityops.desks import presenters
 from cityops.cases.models import Case, CaseEvent, Notification, SlaLevel
 from cityops.cases.sla_scan import sla_scan
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import LeafCategoryFactory, make_case
 from cityops.cases.workflow import case_transition
 from cityops.catalog.models import LimitUnit, Stage
+from cityops.desks import presenters
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")

@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from cityops.desks import presenters
 from cityops.cases.models import Case, CaseEvent, Channel
 from cityops.cases.states import Action, Status
 from cityops.cases.tests.factories import LeafCategoryFactory, make_case
+from cityops.desks import presenters
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ from collections import Counter
 
 from django.utils import timezone
 
-from cityops.desks.demo_history import CATEGORIES, HISTORY_PREFIX, demo_history_ensure, describe
 from cityops.cases.models import Case, CaseEvent, Channel
 from cityops.cases.states import Action, CallbackStatus, Satisfaction, Status
+from cityops.desks.demo_history import CATEGORIES, HISTORY_PREFIX, demo_history_ensure, describe
 
 
 def _history():
