@@ -111,6 +111,7 @@ class ReferenceCache:
             self._recheck = None
             self.recheck_seconds = float(recheck_seconds)
         self._entries: dict[Hashable, Any] = {}
+        self._single: Any = _MISSING  # _entries[None] (the value of a single-value cache), for value()
         self._version: object = None
         self._checked_at = float("-inf")
         self._filled_at: float | None = None
@@ -137,12 +138,11 @@ class ReferenceCache:
     def value(self) -> Any:
         """The one value of a single-value cache, loaded with the loader given at construction."""
         # The fast path of `get`, inlined: this is called on every deadline and every lookup.
-        if not self._uncommitted:
-            interval = self._recheck() if self._recheck is not None else self.recheck_seconds
-            if time.monotonic() - self._checked_at < interval:
-                value = self._entries.get(None, _MISSING)
-                if value is not _MISSING:
-                    return value
+        value = self._single
+        if value is not _MISSING and not self._uncommitted:
+            recheck = self._recheck
+            if time.monotonic() - self._checked_at < (recheck() if recheck is not None else self.recheck_seconds):
+                return value
         if self._load is None:
             raise TypeError(f"reference cache {self.name} has no loader: use get(key, load)")
         return self.get(None, self._load)
@@ -181,10 +181,13 @@ class ReferenceCache:
             if generation == self._generation:  # else a write cleared us meanwhile
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()
+                    self._single = _MISSING
                     self._filled_at = None
                 if self._filled_at is None:
                     self._filled_at = time.monotonic()
                 self._entries[key] = value
+                if key is None:
+                    self._single = value
         return value
 
     def _revalidate(self) -> None:
@@ -234,6 +237,8 @@ class ReferenceCache:
         """Drop one entry of this process (its next `get` reloads it)."""
         with self._lock:
             self._entries.pop(key, None)
+            if key is None:
+                self._single = _MISSING
             self._generation += 1
 
     def clear(self) -> None:
@@ -246,6 +251,7 @@ class ReferenceCache:
 
     def _drop(self) -> None:
         self._entries.clear()
+        self._single = _MISSING
         self._filled_at = None
         self._generation += 1
 
