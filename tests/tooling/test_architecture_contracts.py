@@ -96,3 +96,15 @@ def test_a_new_app_outside_every_layer_fails_lint_imports(tree):
     assert result.returncode != 0
     assert "The following modules are not listed as layers" in result.stdout
     assert "- cityops.newapp" in result.stdout
+
+
+def test_application_code_importing_the_test_support_package_fails_lint_imports(tree):
+    expected = "cityops.desks.views -> cityops.testing.square"
+    assert expected not in lint_imports(tree).stdout
+
+    add_line(tree, "cityops.desks.views", "def _added():\n    from cityops.testing import square  # noqa: F401")
+    result = lint_imports(tree)
+
+    assert result.returncode != 0
+    assert "Application code never imports the test-support package" in result.stdout
+    assert expected in result.stdout
