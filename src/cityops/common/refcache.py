@@ -96,7 +96,7 @@ class ReferenceCache:
         if follows is not None and version_key is not None and version_key != follows.version_key:
             raise ValueError("a cache that follows another shares its version key")
         self.name = name
-        self.version_key = follows.version_key if follows is not None else version_key or f"cityops:refcache:{name}:version"
+        self.version_key: str = follows.version_key if follows is not None else version_key or f"cityops:refcache:{name}:version"
         self.max_entries = max_entries
         self.max_age = max_age
         self.transactions = transactions
@@ -106,7 +106,7 @@ class ReferenceCache:
             recheck_seconds = (follows._recheck or follows.recheck_seconds) if follows is not None else 2.0
         if callable(recheck_seconds):
             self._recheck: Callable[[], float] | None = recheck_seconds
-            self.recheck_seconds = 0.0
+            self.recheck_seconds: float = 0.0
         else:
             self._recheck = None
             self.recheck_seconds = float(recheck_seconds)
