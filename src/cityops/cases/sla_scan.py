@@ -114,7 +114,7 @@ def _scan_rows(now: datetime, batch: int, on_batch) -> ScanResult:
 
 # ---------------------------------------------------------------- set-based (PostgreSQL)
 
-_CONDITIONS = {
+_CONDITIONS: dict[str, str] = {
     SlaLevel.RED: "{t}status = ANY(%(open)s) AND {t}clock_paused_at IS NULL AND {t}deadline <= %(now)s AND {t}sla_level <> 'red'",
     SlaLevel.YELLOW: (
         "{t}status = ANY(%(open)s) AND {t}clock_paused_at IS NULL AND {t}warn_at <= %(now)s "
