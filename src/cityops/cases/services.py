@@ -186,11 +186,12 @@ def _validate(data: CaseInput) -> dict:
     elif data.lon is None and data.require_location:
         errors["location"] = "请在地图上选择问题位置。"
     location = None
-    if data.lon is not None and "location" not in errors and "coord_system" not in errors:
+    if data.lon is not None and data.lat is not None and "location" not in errors and "coord_system" not in errors:
+        from cityops.geo.coords import CoordSystem as GeoCoordSystem
         from cityops.geo.lookup import NoGeoDataError, OutsideDistrictError, locate
 
         try:
-            location = locate(float(data.lon), float(data.lat), data.coord_system)
+            location = locate(float(data.lon), float(data.lat), GeoCoordSystem(data.coord_system))
         except OutsideDistrictError:
             errors["location"] = "位置不在本辖区。"
         except NoGeoDataError:
