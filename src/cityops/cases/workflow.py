@@ -8,6 +8,7 @@ action changes nothing and writes no event.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -266,7 +267,8 @@ def _approve_extension(case: Case, data: dict[str, Any], now: datetime) -> Outco
     extra = sla.extension_seconds(value, unit, case.stage_unit)
     requested_at = _requested_at(requested, now)
     fields = {"extension_pending": False, "extension_request": None, **sla.extend_fields(case, now, extra, requested_at)}
-    return Outcome(Status.IN_PROGRESS, fields, {"value": str(value), "unit": unit, "new_deadline": fields.get("deadline").isoformat() if fields.get("deadline") else None}, case.department, [notifications.extension_decided])
+    new_deadline = fields.get("deadline")
+    return Outcome(Status.IN_PROGRESS, fields, {"value": str(value), "unit": unit, "new_deadline": new_deadline.isoformat() if new_deadline else None}, case.department, [notifications.extension_decided])
 
 
 def _deny_extension(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
@@ -299,7 +301,7 @@ def after_photo_required(case: Case) -> bool:
     """处置反馈 must carry an after-photo (处置后照片) when the case's category asks for one (every
     部件 by default: the photo is the evidence the object was repaired) or a grid inspector
     reported the case (the inspector compares it with the before-photo on site)."""
-    return case.channel == Channel.INSPECTOR or bool(case.category_id and case.category.requires_after_photo)
+    return case.channel == Channel.INSPECTOR or bool(case.category is not None and case.category.requires_after_photo)
 
 
 def _respond(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
@@ -422,8 +424,10 @@ def _reopen(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
         "callback_status": "", "callback_attempts": 0, "review_status": ReviewStatus.REOPENED,
         **_dispatch_clock(case, now),
     }
-    payload = {"previous_satisfaction": case.satisfaction, "department": case.department.code}
-    return Outcome(Status.DISPATCHED, fields, payload, case.department, [notifications.new_task])
+    department = case.department
+    assert department is not None  # states._reopenable refuses a case without a department
+    payload = {"previous_satisfaction": case.satisfaction, "department": department.code}
+    return Outcome(Status.DISPATCHED, fields, payload, department, [notifications.new_task])
 
 
 def _supervise(case: Case, data: dict[str, Any], now: datetime) -> Outcome:
@@ -504,8 +508,7 @@ def case_transition(
         raise ValidationFailed(f"“{action.label}”不能上传照片。", {"photos": "not_accepted"})
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed(f"最多上传 {MAX_PHOTOS} 张照片。", {"photos": "too_many"})
-    rule = RULES.get(action)
-    outcome = _merge_into(case, data, now, actor) if action == Action.MERGE else rule(case, data, now)
+    outcome = _merge_into(case, data, now, actor) if action == Action.MERGE else RULES[action](case, data, now)
     note = _text(data, "note", "说明", required=False)
 
     fields = dict(outcome.fields)
@@ -537,7 +540,7 @@ def case_transition(
             _audit(case, action, actor, system_label, outcome.audit)
         fresh = Case.objects.select_related("category", "department", "street", "community", "grid").get(pk=case.pk)
         for send in outcome.after_commit:
-            transaction.on_commit(lambda send=send: send(fresh, event))
+            transaction.on_commit(functools.partial(send, fresh, event))
         fanout.announce(fresh, event)
     return fresh
 
