@@ -7,8 +7,10 @@
 * `shared_data` — the shared data folder (`CITYOPS_SHARED_DATA_DIR`), skipped when absent;
 * `pages` — checks on rendered HTML used by more than one app's tests.
 
-Rules: a fixture or helper used by the tests of more than one app lives here; one used by a single
-app's tests stays in that app's `tests/` (fixtures in its `conftest.py`, helpers in a module not
-named `test_*`). A test module never imports another test module nor a `conftest`
-(`tests/tooling/test_test_support.py` checks it). Factories stay in `cityops.<app>.tests.factories`.
+Rules: a fixture used by the tests of more than one app is defined once, in `fixtures`; a conftest
+keeps only what is local to its package. Helpers live in modules not named `test_*`: here when
+several apps' tests use them, else in the app's `tests/support.py`; the factories
+(`cityops.<app>.tests.factories`) and the API test clients (`cityops.api.tests.client`,
+`keyclient`, `service_accounts`) stay with their apps. A test module never imports another test
+module nor a `conftest` (`tests/tooling/test_test_support.py` checks it).
 """
