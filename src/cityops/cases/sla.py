@@ -151,7 +151,11 @@ def resume_fields(case: Case, now: datetime, extra_seconds: float = 0) -> dict[s
     # A case that was already overdue when paused stays overdue.
     deadline = add_seconds(now, remaining, unit) if remaining > 0 else case.deadline
     warn_remaining = remaining - (1 - float(WARN_FRACTION)) * _stage_total(case, extra_seconds)
-    warn_at = add_seconds(now, warn_remaining, unit) if warn_remaining > 0 else min(now, deadline)
+    if warn_remaining > 0:
+        warn_at = add_seconds(now, warn_remaining, unit)
+    else:
+        assert deadline is not None  # a clock paused with time left counts towards a stored deadline
+        warn_at = min(now, deadline)
     fields = {
         "deadline": deadline,
         "warn_at": warn_at,
