@@ -255,12 +255,6 @@ def test_every_cityops_setting_the_code_reads_is_declared():
     assert sorted((path, name) for path, name in read if not _known(name)) == []
 
 
-# Reads with a second, in-code default in files other helpers are moving right now (issue 15);
-# /work/coord/arch-settings.md lists them. Remove a name once its read is `settings.NAME`.
-PENDING_IN_CODE_DEFAULTS = {
-    "CITYOPS_INPROCESS_SCHEDULER", "CITYOPS_ESCALATE_AFTER_HOURS", "CITYOPS_ESCALATE_LOOKBACK_HOURS",
-    "CITYOPS_INGEST_MAX_BYTES", "CITYOPS_API_TOKEN_HOURS", "CITYOPS_ALARM_DEDUPE_MINUTES",
-}
 # Launchers that run before any settings module is loaded.
 READS_ENVIRONMENT_BEFORE_SETTINGS = {"src/cityops/ops/run_prod.py"}
 
@@ -276,7 +270,7 @@ def test_no_code_gives_a_declared_setting_a_second_default():
         if "tests" in path.parts or relative == "config/settings/environment.py":
             continue
         text = path.read_text(encoding="utf-8")
-        found += [(relative, name) for name in second_default.findall(text) if name in declared - PENDING_IN_CODE_DEFAULTS]
+        found += [(relative, name) for name in second_default.findall(text) if name in declared]
         if relative not in READS_ENVIRONMENT_BEFORE_SETTINGS:
             found += [(relative, name) for name in from_environment.findall(text) if name in variables]
     assert found == []

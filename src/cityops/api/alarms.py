@@ -12,11 +12,11 @@ from ninja import Field, Router, Schema, Status
 from pydantic import AnyHttpUrl
 
 from cityops.api.bodies import inline_refs, read_json, summary, validate
-from cityops.api.cases import ROLE_CHANNELS
 from cityops.api.errors import ApiError
 from cityops.api.schemas import ErrorOut
 from cityops.cases.errors import NotAllowed
 from cityops.cases.models import Channel, CoordSystem
+from cityops.cases.services import channels_for
 from cityops.intake.alarms import Alarm, AlarmReceipt, alarm_receive
 
 router = Router(tags=["接入"])
@@ -55,8 +55,7 @@ def _check_caller(user) -> None:
         raise NotAllowed("该账号无权上报案件。")
     if user.is_superuser:
         return
-    allowed = {c for role, channels in ROLE_CHANNELS if user.has_role(role) for c in channels}
-    if Channel.IOT not in allowed:
+    if Channel.IOT not in channels_for(user):
         raise NotAllowed("该账号不能使用视频/物联感知渠道。")
 
 

@@ -26,8 +26,7 @@ from cityops.cases.errors import NotAllowed
 from cityops.cases.models import Channel
 from cityops.cases.permissions import can_see_personal_data
 from cityops.cases.selectors import CaseFilters, case_events, case_get, case_list, count_capped
-from cityops.cases.services import (  # ROLE_CHANNELS: re-exported for api ingest/alarms until they call channels_for()
-    ROLE_CHANNELS,  # noqa: F401
+from cityops.cases.services import (
     CaseInput,
     case_create,
     channels_for,

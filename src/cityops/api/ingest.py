@@ -23,11 +23,11 @@ from ninja import Field, Router, Schema, Status
 from pydantic import AliasChoices, ConfigDict
 
 from cityops.api.bodies import inline_refs, read_json, summary, validate
-from cityops.api.cases import ROLE_CHANNELS
 from cityops.api.errors import ApiError
 from cityops.api.schemas import ErrorOut
 from cityops.cases.errors import NotAllowed, ValidationFailed
 from cityops.cases.models import Channel, CoordSystem
+from cityops.cases.services import channels_for
 from cityops.catalog.models import CaseType
 from cityops.intake.channels import CASE_TYPE_WORDS, URGENCY_WORDS, CityOrder, city_order_receive
 from cityops.intake.mapping import Mappings
@@ -39,7 +39,7 @@ MAX_BATCH = 1000
 
 
 def max_body_bytes() -> int:
-    return int(getattr(settings, "CITYOPS_INGEST_MAX_BYTES", 16 * 1024 * 1024))
+    return settings.CITYOPS_INGEST_MAX_BYTES
 
 
 class CityOrderIn(Schema):
@@ -116,8 +116,7 @@ def _check_caller(user) -> None:
         raise NotAllowed("该账号无权上报案件。")
     if user.is_superuser:
         return
-    allowed = {c for role, channels in ROLE_CHANNELS if user.has_role(role) for c in channels}
-    if Channel.CITY_PLATFORM not in allowed:
+    if Channel.CITY_PLATFORM not in channels_for(user):
         raise NotAllowed("该账号不能使用市级12345平台渠道。")
 
 

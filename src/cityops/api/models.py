@@ -16,7 +16,7 @@ from django.utils import timezone
 
 
 def token_lifetime() -> timedelta:
-    return timedelta(hours=float(getattr(settings, "CITYOPS_API_TOKEN_HOURS", 8)))
+    return timedelta(hours=settings.CITYOPS_API_TOKEN_HOURS)
 
 
 def default_expiry():

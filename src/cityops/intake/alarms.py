@@ -35,7 +35,7 @@ class DeviceDisabled(ValidationFailed):
 
 
 def dedupe_window() -> timedelta:
-    return timedelta(minutes=float(getattr(settings, "CITYOPS_ALARM_DEDUPE_MINUTES", 30)))
+    return timedelta(minutes=settings.CITYOPS_ALARM_DEDUPE_MINUTES)
 
 
 @dataclass(frozen=True)

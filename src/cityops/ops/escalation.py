@@ -30,10 +30,10 @@ def escalate_overdue(*, now: datetime | None = None) -> dict[str, Any]:
     from cityops.cases.models import Case, NotificationKind
 
     now = now or timezone.now()
-    after = timedelta(hours=float(getattr(settings, "CITYOPS_ESCALATE_AFTER_HOURS", 24)))
+    after = timedelta(hours=settings.CITYOPS_ESCALATE_AFTER_HOURS)
     cutoff = now - after
     mark = get_cutoff(ESCALATE_JOB)
-    lookback = timedelta(hours=float(getattr(settings, "CITYOPS_ESCALATE_LOOKBACK_HOURS", 72)))
+    lookback = timedelta(hours=settings.CITYOPS_ESCALATE_LOOKBACK_HOURS)
     # A little overlap covers transactions that committed a deadline change late.
     since = (mark - timedelta(minutes=10)) if mark else cutoff - lookback
     leaders = list(User.objects.filter(is_active=True, **{ROLE_LOOKUP: roles.LEADER}).distinct())

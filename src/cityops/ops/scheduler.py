@@ -128,7 +128,7 @@ def start_mode(argv: list[str], environ: dict[str, str]) -> str | None:
 
 def install(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> str | None:
     """Called once at start-up (`OpsConfig.ready`); returns the start mode chosen."""
-    if not getattr(settings, "CITYOPS_INPROCESS_SCHEDULER", False):
+    if not settings.CITYOPS_INPROCESS_SCHEDULER:
         return None
     mode = start_mode(sys.argv if argv is None else argv, os.environ if environ is None else environ)
     if mode == NOW:
