@@ -57,6 +57,17 @@ class CaseQuerySet(models.QuerySet):
         """Open and before the warning point (正常)."""
         return self.filter(on_time_q(now))
 
+    def needs_attention(self, now: datetime) -> CaseQuerySet:
+        """Open cases whose clock is yellow or red now (超期看板); a paused clock keeps the level
+        it had when it stopped."""
+        from cityops.cases.models import SlaLevel
+
+        return self.filter(
+            Q(status__in=OPEN_STATUSES)
+            & (Q(clock_paused_at__isnull=True, warn_at__lte=now)
+               | Q(clock_paused_at__isnull=False, sla_level__in=[SlaLevel.YELLOW, SlaLevel.RED]))
+        )
+
     def at_level(self, level: str, now: datetime) -> CaseQuerySet:
         """The open cases the case list shows for an SLA level (green / yellow / red)."""
         from cityops.cases.models import SlaLevel

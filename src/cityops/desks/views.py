@@ -9,6 +9,7 @@ branches once on `htmx_partial(request)` to return only the fragment htmx asked 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
@@ -32,7 +33,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from cityops.accounts import roles
 from cityops.cases.errors import CaseError, CaseNotFound, Conflict, InvalidTransition, NotAllowed
-from cityops.cases.models import Attachment, AttachmentKind, Case, Notification, SlaLevel
+from cityops.cases.models import Attachment, AttachmentKind, Case, Notification
 from cityops.cases.permissions import available_actions
 from cityops.cases.selectors import (
     CaseFilters,
@@ -318,6 +319,8 @@ def _form_errors(form, exc: CaseError) -> None:
     for key, text in details.items():
         if not isinstance(text, str) or len(text) <= 2:
             continue  # a bare code such as "required", not a message
+        if re.fullmatch(r"[a-z_]+", text):
+            text = exc.message  # a machine code ("not_allowed"): the service's message names the problem
         if key == "location":
             form.location_error = text  # shown under the map
             placed = True
@@ -391,11 +394,7 @@ def _review_queue(request: HttpRequest, qs: QuerySet[Case]) -> dict[str, Any]:
 
 
 def _overdue_qs(user, now) -> QuerySet[Case]:
-    """Open cases whose clock is yellow or red now (a paused clock keeps its stored level)."""
-    return _scoped(user, status=sorted(OPEN_STATUSES)).filter(
-        Q(clock_paused_at__isnull=True, warn_at__lte=now)
-        | Q(clock_paused_at__isnull=False, sla_level__in=[SlaLevel.YELLOW, SlaLevel.RED])
-    )
+    return _scoped(user, status=sorted(OPEN_STATUSES)).needs_attention(now)
 
 
 def _board(request: HttpRequest, actions: tuple[Action, ...]) -> dict[str, Any]:
