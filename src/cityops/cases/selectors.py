@@ -30,13 +30,6 @@ LIST_FILTER_PARAMS = frozenset({
 })
 
 
-# The filters the shared case list (`/cases/?…`) takes from its query string: other pages
-# (analytics drill-down links) build list links with these names only.
-LIST_FILTER_PARAMS = frozenset({
-    "q", "status", "channel", "category", "street", "department", "sla", "overdue", "created_from", "created_to",
-})
-
-
 @dataclass
 class CaseFilters:
     status: list[str] | None = None
