@@ -1,7 +1,10 @@
-"""TOTP codes for tests, computed with django-otp's own RFC 6238 implementation (no pyotp)."""
+"""Helpers of the accounts tests: TOTP codes computed with django-otp's own RFC 6238
+implementation (no pyotp), and the codes a password is refused with."""
 
 from __future__ import annotations
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -33,3 +36,12 @@ def pass_enrolment_code(client, user) -> None:
     code, _expires = enrolment_code_issue(user=user, issued_by=None)
     response = client.post("/account/otp/setup/", {"code": code})
     assert response.status_code == 302, response.content.decode()[:500]
+
+
+def codes_of(password: str, user=None) -> set[str]:
+    """The validators' error codes for `password` (empty: accepted)."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        return {error.code for error in exc.error_list}
+    return set()

@@ -8,16 +8,9 @@ from django.core.exceptions import ValidationError
 
 from cityops.accounts.services import generate_password
 from cityops.accounts.tests.factories import UserFactory
+from cityops.accounts.tests.helpers import codes_of
 
 pytestmark = pytest.mark.django_db
-
-
-def codes_of(password: str, user=None) -> set[str]:
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        return {error.code for error in exc.error_list}
-    return set()
 
 
 @pytest.mark.parametrize("password", ["Password123!", "Admin@2024", "P@ssw0rd2024", "Adm1n@2024", "Welcome2024!x", "Monkey#2024"])

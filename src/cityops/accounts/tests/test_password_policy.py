@@ -14,20 +14,13 @@ from django.utils import timezone
 from cityops.accounts.models import PasswordHistory, User
 from cityops.accounts.services import password_change_by_owner
 from cityops.accounts.tests.factories import UserFactory
+from cityops.accounts.tests.helpers import codes_of
 from cityops.audit.models import AuditAction, AuditEntry
 
 pytestmark = pytest.mark.django_db
 
 OLD = "Demo-pass-123"
 CHANGE_URL = "/account/password/"
-
-
-def codes_of(password: str, user=None) -> set[str]:
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        return {error.code for error in exc.error_list}
-    return set()
 
 
 def change(client, new: str, old: str = OLD, **extra):

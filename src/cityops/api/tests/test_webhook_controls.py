@@ -12,11 +12,8 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -30,46 +27,18 @@ from cityops.api.models import DeliveryStatus, WebhookDelivery, WebhookSubscript
 from cityops.api.tests.service_accounts import service_account
 from cityops.cases.models import Case
 from cityops.cases.tests.factories import make_case
+from cityops.testing.webhooks import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
 
 DESCRIPTION = "楼道堆物，联系电话13912345678，身份证110101199003074514"
 
 
-class Receiver:
-    """A local endpoint answering `status` with `reply`; records the bodies it is sent."""
-
-    def __init__(self, reply: bytes = b'{"ok": true}', status: int = 200):
-        self.received: list[bytes] = []
-        self.reply, self.status = reply, status
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                receiver.received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", str(len(receiver.reply)))
-                self.end_headers()
-                self.wfile.write(receiver.reply)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def payloads(self) -> list[dict]:
-        return [json.loads(body) for body in self.received]
-
-
 @pytest.fixture
 def receiver():
-    r = Receiver()
+    r = WebhookReceiver()
     yield r
-    r.server.shutdown()
-    r.server.server_close()
+    r.close()
 
 
 @pytest.fixture
@@ -299,7 +268,7 @@ def test_a_delivery_to_a_refused_target_records_why_and_sends_nothing(settings, 
 def test_the_delivery_admin_shows_the_status_and_a_short_escaped_excerpt(admin_client, local, feed, category,
                                                                          django_capture_on_commit_callbacks):
     long_reply = ("<script>alert(1)</script>回执 13912345678 " + "x" * 3000 + "END-OF-REPLY").encode()
-    r = Receiver(reply=long_reply, status=500)
+    r = WebhookReceiver(reply=long_reply, status=500)
     try:
         subscribe(feed, r.url)
         with django_capture_on_commit_callbacks(execute=True):

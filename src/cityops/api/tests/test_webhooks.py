@@ -3,9 +3,7 @@ after commit, through the outbox; failures are retried with backoff; nothing is 
 when the signal path is missed; the admin can re-send."""
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -17,45 +15,16 @@ from cityops.cases.models import CaseEvent
 from cityops.cases.states import Action
 from cityops.cases.tests.factories import make_case
 from cityops.cases.workflow import case_transition
+from cityops.testing.webhooks import WebhookReceiver
 
 pytestmark = pytest.mark.django_db
 
 
-class Receiver:
-    """A local HTTP endpoint in a thread that records what it is sent and answers `status`."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append({"path": self.path, "headers": self.headers, "body": body})  # case-insensitive
-                self.send_response(receiver.status)
-                if receiver.status in (301, 302):
-                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}' if receiver.status < 300 else b"upstream broken")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/cityops"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def payloads(self) -> list[dict]:
-        return [json.loads(r["body"]) for r in self.received]
-
-
 @pytest.fixture
 def receiver():
-    r = Receiver()
+    r = WebhookReceiver(path="/hooks/cityops")
     yield r
-    r.server.shutdown()
-    r.server.server_close()
+    r.close()
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +55,7 @@ def test_events_are_delivered_after_commit_signed_with_a_timestamp(receiver, lea
 
     run = webhooks.deliver_due_webhooks()
     assert run == {"swept": 0, "sent": 1, "failed": 0, "given_up": 0}
-    sent = receiver.received[0]
+    sent = receiver.requests[0]
     headers = sent["headers"]
     assert sent["path"] == "/hooks/cityops" and headers["Content-Type"].startswith("application/json")
     assert headers["X-CityOps-Event"] == "case.created"
@@ -205,7 +174,7 @@ def test_admin_resend_and_delivery_log(admin_client, receiver, leader, category,
     response = admin_client.post("/admin/api/webhookdelivery/", {"action": "resend", "_selected_action": [delivery.pk]}, follow=True)
     assert response.status_code == 200 and "1 条送达" in response.content.decode()
     assert len(receiver.received) == 2
-    assert receiver.received[0]["body"] == receiver.received[1]["body"]  # the same event, re-sent
+    assert receiver.received[0] == receiver.received[1]  # the same event, re-sent
 
 
 def test_admin_creates_a_subscription_with_a_secret_shown_once(admin_client, leader, receiver):

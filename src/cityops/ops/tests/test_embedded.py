@@ -12,9 +12,6 @@ They need the SQLite pass of the suite (the copy is taken from its database file
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 import time
 from datetime import timedelta
 
@@ -34,6 +31,7 @@ from cityops.cases.workflow import case_transition
 from cityops.ops import embedded
 from cityops.ops.scheduler import FIRST_REQUEST, NOW, install, start_mode
 from cityops.testing.square import INSIDE
+from cityops.testing.webhooks import WebhookReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,33 +53,6 @@ def served_copy(tmp_path):
     yield start
     for server in servers:
         server.stop()
-
-
-class Receiver:
-    """A webhook endpoint in the test process that records what it is sent."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        received = self.received
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                received.append(json.loads(body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -125,13 +96,13 @@ def test_cityops_serve_runs_the_sla_scan_and_delivers_webhooks_within_a_minute(s
         status=Status.IN_PROGRESS, stage="handle", department=department, deadline=now - timedelta(hours=1),
         warn_at=now - timedelta(hours=2), sla_level=SlaLevel.GREEN,
     )
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     try:
         # A service account of role system that sees every case; the receiver's host listed, plain http allowed.
         WebhookSubscription.objects.create(name="测试订阅", account=service_account("leader"), url=receiver.url, events=["*"],
                                            secret=new_secret(), created_at=now - timedelta(days=1))
         server = served_copy(CITYOPS_WEBHOOK_ALLOWED_HOSTS="127.0.0.1", CITYOPS_WEBHOOK_REQUIRE_HTTPS="0")
-        types = lambda: {(d["case"]["number"], d["type"]) for d in receiver.received}  # noqa: E731
+        types = lambda: {(d["case"]["number"], d["type"]) for d in receiver.payloads()}  # noqa: E731
         wait_for(lambda: (case.number, "case.overdue") in types(), 60, "the overdue mark delivered as a webhook")
         assert (case.number, "case.created") in types()
         level = embedded.read_rows(server.database, "SELECT sla_level FROM cases_case WHERE id = ?", [case.pk])
